@@ -1,0 +1,42 @@
+/**
+ * Identifies one delivery for the exactly-once bookkeeping.
+ *
+ * `key` is the idempotency key (Musement: order item UUID + version; About You: subscription id + message id).
+ * `scope` is what must be handled one at a time: two deliveries with the same scope never run concurrently, which
+ * is what makes the version high-water mark race-free. For unversioned partners `scope` equals `key`.
+ */
+export interface DeliveryKey {
+  readonly key: string
+  readonly scope: string
+  /** Position within `scope` (Musement `order_item_version`); absent for unversioned partners. */
+  readonly version?: number
+}
+
+/** The answer of {@link DeliveryStore.claim}. */
+export type Claim =
+  /** The caller holds the scope's lease until it completes or releases it, or the lease expires. */
+  | { readonly status: 'claimed'; readonly token: string; readonly highWater: number | undefined }
+  /** `key` was completed before, within the retention window: a duplicate. */
+  | { readonly status: 'done' }
+  /** Another delivery of the same scope holds an unexpired lease. */
+  | { readonly status: 'busy'; readonly retryAfterMs: number }
+
+/**
+ * Where the pipeline records which deliveries are in flight and which are done. Every method must be atomic on
+ * its own (for Redis: one command or one Lua script), because several processes may share one store.
+ * A rejected promise means the store is unreachable; the pipeline then answers 503 and calls no handler.
+ */
+export interface DeliveryStore {
+  /**
+   * Atomically: if `d.key` is done, `done`; else if `d.scope` has an unexpired lease, `busy`; else take the lease
+   * for `leaseMs` and return `claimed` with the scope's high-water version (if any is remembered).
+   */
+  claim(d: DeliveryKey, leaseMs: number): Promise<Claim>
+  /**
+   * Atomically: remember `d.key` as done for the store's retention window, raise the scope's high-water mark to
+   * `d.version` (never lower it), and drop the lease if `token` still holds it.
+   */
+  complete(d: DeliveryKey, token: string): Promise<void>
+  /** Drops the lease if `token` still holds it, so the partner's retry can claim again. Nothing is marked done. */
+  release(d: DeliveryKey, token: string): Promise<void>
+}

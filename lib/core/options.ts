@@ -1,0 +1,75 @@
+import type { ResolvedOptions, WebhookOptions } from './types.js'
+
+/** body-parser's default, which is far above any real order-item webhook (a Musement body is about 500 bytes). */
+export const DEFAULT_LIMIT = 100 * 1024
+
+export const COMMON_OPTION_KEYS = ['handler', 'onReject', 'limit'] as const
+
+const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: 1024 * 1024 }
+
+const editDistance = (a: string, b: string): number => {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0] ?? 0
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j] ?? 0
+      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1))
+      diagonal = above
+    }
+  }
+  return row[b.length] ?? 0
+}
+
+/** A TypeError whose message starts with the factory's name, so the stack trace's first line says what to fix. */
+export const optionError = (factory: string, message: string): TypeError => new TypeError(`${factory}: ${message}`)
+
+/**
+ * Refuses `app.use(factory)` (the factory itself registered as middleware, so Express calls it with a request)
+ * and any value that is not a plain options object.
+ */
+export const assertOptionsObject: (factory: string, options: unknown) => asserts options is object = (factory, options) => {
+  const looksLikeRequest = typeof options === 'object' && options !== null && 'headers' in options && 'method' in options
+  if (looksLikeRequest) {
+    throw optionError(factory, `it was registered without being called; write app.post(path, ${factory}({ ... }))`)
+  }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw optionError(factory, 'expected an options object')
+  }
+}
+
+/** Unknown option names are mistakes (a typo would silently switch a safety feature off), so they throw. */
+export const assertKnownKeys = (factory: string, options: object, known: ReadonlyArray<string>): void => {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue
+    const guess = known.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2)
+    throw optionError(factory, `unknown option \`${key}\`${guess === undefined ? '' : `. Did you mean \`${guess}\`?`}`)
+  }
+}
+
+/** `100`, `'100kb'`, `'1mb'` to a byte count. */
+export const parseLimit = (factory: string, limit: number | string | undefined): number => {
+  if (limit === undefined) return DEFAULT_LIMIT
+  if (typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0) return limit
+  const m = typeof limit === 'string' ? /^\s*([0-9]+(?:\.[0-9]+)?)\s*(b|kb|mb)?\s*$/i.exec(limit) : null
+  const bytes = m === null ? NaN : Math.floor(Number(m[1]) * (UNITS[(m[2] ?? 'b').toLowerCase()] ?? NaN))
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw optionError(factory, `\`limit\` must be a positive number of bytes or a string like '100kb' or '1mb', got ${JSON.stringify(limit)}`)
+  }
+  return bytes
+}
+
+const optionalFunction = <F>(factory: string, name: string, value: F | undefined): F | undefined => {
+  if (value !== undefined && typeof value !== 'function') {
+    throw optionError(factory, `\`${name}\` must be a function, got ${value === null ? 'null' : typeof value}`)
+  }
+  return value
+}
+
+/** Validates and freezes the options every partner shares. Runs once, when the factory is called. */
+export const resolveCommonOptions = <A>(factory: string, options: WebhookOptions<A>): ResolvedOptions<A> =>
+  Object.freeze({
+    handler: optionalFunction(factory, 'handler', options.handler),
+    onReject: optionalFunction(factory, 'onReject', options.onReject),
+    limit: parseLimit(factory, options.limit)
+  })

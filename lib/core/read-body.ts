@@ -1,0 +1,94 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+import * as E from 'fp-ts/lib/Either.js'
+import { malformed, tooLarge, unreadable, unsupportedMedia, type Problem } from './problem.js'
+
+/**
+ * The partners send `Content-Type: application/json` (Musement lists it as the only value). A charset other than
+ * UTF-8 is refused rather than guessed at (RFC 8259 §8.1: JSON exchanged between systems is UTF-8).
+ */
+export const checkContentType = (headers: IncomingHttpHeaders): E.Either<Problem, void> => {
+  const header = headers['content-type']
+  if (header === undefined) return E.left(unsupportedMedia('the Content-Type header is missing; send application/json'))
+  const [mediaType = '', ...params] = header.split(';')
+  if (mediaType.trim().toLowerCase() !== 'application/json') {
+    return E.left(unsupportedMedia('expected Content-Type application/json'))
+  }
+  for (const param of params) {
+    const [name = '', value = ''] = param.split('=')
+    const charset = value.trim().replace(/^"(.*)"$/, '$1').toLowerCase()
+    if (name.trim().toLowerCase() === 'charset' && charset !== 'utf-8' && charset !== 'utf8') {
+      return E.left(unsupportedMedia('only the utf-8 charset is accepted'))
+    }
+  }
+  const encoding = headers['content-encoding']?.trim().toLowerCase()
+  // Compressed bodies are refused: decompressing them would let a small request expand past `limit` in memory.
+  if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+    return E.left(unsupportedMedia('Content-Encoding is not supported; send the body uncompressed'))
+  }
+  return E.right(undefined)
+}
+
+const readStream = (req: IncomingMessage, limit: number): Promise<E.Either<Problem, Buffer>> =>
+  new Promise((resolve) => {
+    if (req.destroyed) {
+      resolve(E.left(unreadable('the connection closed before the body was read')))
+      return
+    }
+    const declared = req.headers['content-length']
+    // Refuse before reading when the sender announces too much (RFC 9110 §15.5.14).
+    if (declared !== undefined && /^[0-9]+$/.test(declared) && Number(declared) > limit) {
+      resolve(E.left(tooLarge(limit)))
+      return
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    const finish = (result: E.Either<Problem, Buffer>): void => {
+      req.off('data', onData).off('end', onEnd).off('error', onFailure).off('close', onFailure)
+      // Past the limit we stop collecting; the rest of the stream is discarded by Node, never buffered.
+      resolve(result)
+    }
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length
+      if (size > limit) finish(E.left(tooLarge(limit)))
+      else chunks.push(chunk)
+    }
+    const onEnd = (): void => finish(E.right(Buffer.concat(chunks, size)))
+    const onFailure = (): void => finish(E.left(unreadable('the connection failed before the body was complete')))
+    req.on('data', onData).on('end', onEnd).on('error', onFailure).on('close', onFailure)
+  })
+
+// fatal: invalid UTF-8 is an error rather than silently becoming U+FFFD; a leading BOM is stripped.
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Bytes to a JSON value: strict UTF-8, then JSON.parse. */
+export const parseJson = (bytes: Uint8Array | string): E.Either<Problem, unknown> => {
+  let text: string
+  try {
+    text = typeof bytes === 'string' ? bytes : utf8.decode(bytes)
+  } catch {
+    return E.left(malformed('the body is not valid UTF-8'))
+  }
+  if (text.trim() === '') return E.left(malformed('the body is empty; send a JSON object'))
+  try {
+    const value: unknown = JSON.parse(text)
+    return E.right(value)
+  } catch {
+    return E.left(malformed('the body is not valid JSON'))
+  }
+}
+
+/**
+ * The request body as an unknown JSON value. If a body parser already consumed the stream (`express.json()`,
+ * `express.raw()`, `express.text()`), its result is used; otherwise the stream is read here, up to `limit` bytes.
+ */
+export const readJsonBody = async (req: IncomingMessage & { body?: unknown }, limit: number): Promise<E.Either<Problem, unknown>> => {
+  if (req.readableEnded) {
+    const body = req.body
+    if (Buffer.isBuffer(body) || typeof body === 'string') {
+      return Buffer.byteLength(body) > limit ? E.left(tooLarge(limit)) : parseJson(body)
+    }
+    return body === undefined ? E.left(malformed('the body is empty; send a JSON object')) : E.right(body)
+  }
+  const bytes = await readStream(req, limit)
+  return E.flatMap(bytes, parseJson)
+}

@@ -1,0 +1,72 @@
+import { basicAuth, noAuth, type Authenticator, type BasicCredentials } from '../../core/auth.js'
+import {
+  assertKnownKeys,
+  assertOptionsObject,
+  COMMON_OPTION_KEYS,
+  optionError,
+  resolveCommonOptions
+} from '../../core/options.js'
+import { createWebhookMiddleware } from '../../core/pipeline.js'
+import type { WebhookMiddleware, WebhookOptions } from '../../core/types.js'
+import { MusementOrderItem, type MusementOrderItemEvent } from './codec.js'
+
+const FACTORY = 'musementOrderItem'
+
+/** How Musement proves who it is: HTTP Basic credentials you chose, or an explicit, loudly named opt-out. */
+export type MusementAuthOptions =
+  | { readonly credentials: BasicCredentials | ReadonlyArray<BasicCredentials>; readonly dangerouslyDisableAuthentication?: never }
+  | { readonly dangerouslyDisableAuthentication: true; readonly credentials?: never }
+
+/** Options of {@link musementOrderItem}. */
+export type MusementOrderItemOptions = WebhookOptions<MusementOrderItemEvent> & MusementAuthOptions
+
+const isNonEmptyString = (u: unknown): u is string => typeof u === 'string' && u !== ''
+
+const resolveCredentials = (credentials: unknown): ReadonlyArray<BasicCredentials> => {
+  const list: ReadonlyArray<unknown> = Array.isArray(credentials) ? credentials : [credentials]
+  if (list.length === 0) throw optionError(FACTORY, '`credentials` is empty: pass at least one { username, password }')
+  return list.map((c, i) => {
+    const where = Array.isArray(credentials) ? `credentials[${i}]` : 'credentials'
+    if (typeof c !== 'object' || c === null) throw optionError(FACTORY, `\`${where}\` must be { username, password }`)
+    const username = 'username' in c ? c.username : undefined
+    const password = 'password' in c ? c.password : undefined
+    if (!isNonEmptyString(username) || username.includes(':')) {
+      throw optionError(FACTORY, `\`${where}.username\` must be a non-empty string without ':' (RFC 7617)`)
+    }
+    if (!isNonEmptyString(password)) throw optionError(FACTORY, `\`${where}.password\` must be a non-empty string`)
+    return Object.freeze({ username, password })
+  })
+}
+
+const resolveAuth = (options: MusementAuthOptions): Authenticator => {
+  if (options.dangerouslyDisableAuthentication === true) {
+    if (options.credentials !== undefined) throw optionError(FACTORY, 'pass `credentials` or `dangerouslyDisableAuthentication`, not both')
+    return noAuth
+  }
+  if (options.credentials === undefined) {
+    throw optionError(FACTORY, '`credentials` is required: pass { username, password } (or a list, to rotate them)')
+  }
+  return basicAuth('musement', resolveCredentials(options.credentials))
+}
+
+/**
+ * Express middleware for Musement's "Update order item" webhook: HTTP Basic auth, strict decoding, and either
+ * your `handler` (answered 200 once it resolves) or `next()` with the typed event in `req.body`.
+ *
+ * @example
+ * app.post('/webhooks/musement', musementOrderItem({
+ *   credentials: { username: 'musement', password: process.env.MUSEMENT_PASSWORD ?? '' },
+ *   handler: async (event) => { await orders.update(event.order_item_uuid, event.order_item_status) }
+ * }))
+ */
+export function musementOrderItem(options: MusementOrderItemOptions): WebhookMiddleware<MusementOrderItemEvent> {
+  assertOptionsObject(FACTORY, options)
+  assertKnownKeys(FACTORY, options, [...COMMON_OPTION_KEYS, 'credentials', 'dangerouslyDisableAuthentication'])
+  const spec = {
+    partner: 'musement',
+    middlewareName: 'musementOrderItemMiddleware',
+    codec: MusementOrderItem,
+    authenticate: resolveAuth(options)
+  }
+  return createWebhookMiddleware(spec, resolveCommonOptions(FACTORY, options))
+}
