@@ -1,9 +1,17 @@
+import type { DeliveryStore } from './delivery.js'
+import type { StaleVersions } from './exactly-once.js'
 import type { ResolvedOptions, WebhookOptions } from './types.js'
 
 /** body-parser's default, which is far above any real order-item webhook (a Musement body is about 500 bytes). */
 export const DEFAULT_LIMIT = 100 * 1024
 
-export const COMMON_OPTION_KEYS = ['handler', 'onReject', 'limit'] as const
+/**
+ * Long enough that a live handler never loses its claim (partners time a request out well before that and retry,
+ * meeting 409 until it settles), short enough that after a crash the event is handled again within minutes.
+ */
+export const DEFAULT_LEASE_MS = 2 * 60 * 1000
+
+export const COMMON_OPTION_KEYS = ['handler', 'onReject', 'limit', 'store', 'leaseMs', 'staleVersions', 'onOutcome'] as const
 
 const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: 1024 * 1024 }
 
@@ -66,10 +74,41 @@ const optionalFunction = <F>(factory: string, name: string, value: F | undefined
   return value
 }
 
+const isStore = (u: unknown): u is DeliveryStore =>
+  typeof u === 'object' &&
+  u !== null &&
+  'claim' in u &&
+  typeof u.claim === 'function' &&
+  'complete' in u &&
+  typeof u.complete === 'function' &&
+  'release' in u &&
+  typeof u.release === 'function'
+
+const resolveStore = (factory: string, store: unknown): DeliveryStore | undefined => {
+  if (store === undefined || isStore(store)) return store
+  throw optionError(factory, '`store` must be a DeliveryStore (claim, complete, release), e.g. memoryStore() or redisStore({ client })')
+}
+
+const resolveLease = (factory: string, leaseMs: unknown): number => {
+  if (leaseMs === undefined) return DEFAULT_LEASE_MS
+  if (typeof leaseMs === 'number' && Number.isSafeInteger(leaseMs) && leaseMs > 0) return leaseMs
+  throw optionError(factory, `\`leaseMs\` must be a positive whole number of milliseconds, got ${JSON.stringify(leaseMs)}`)
+}
+
+const resolveStale = (factory: string, mode: unknown): StaleVersions => {
+  if (mode === undefined) return 'skip'
+  if (mode === 'skip' || mode === 'deliver') return mode
+  throw optionError(factory, `\`staleVersions\` must be 'skip' or 'deliver', got ${JSON.stringify(mode)}`)
+}
+
 /** Validates and freezes the options every partner shares. Runs once, when the factory is called. */
 export const resolveCommonOptions = <A>(factory: string, options: WebhookOptions<A>): ResolvedOptions<A> =>
   Object.freeze({
     handler: optionalFunction(factory, 'handler', options.handler),
     onReject: optionalFunction(factory, 'onReject', options.onReject),
-    limit: parseLimit(factory, options.limit)
+    limit: parseLimit(factory, options.limit),
+    store: resolveStore(factory, options.store),
+    leaseMs: resolveLease(factory, options.leaseMs),
+    staleVersions: resolveStale(factory, options.staleVersions),
+    onOutcome: optionalFunction(factory, 'onOutcome', options.onOutcome)
   })

@@ -1,10 +1,13 @@
-import type { NextFunction, Response } from 'express'
+import type { NextFunction } from 'express'
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
+import { memoryStore } from '../stores/memory.js'
 import { decodeWith } from './decode.js'
+import type { DeliveryKey, DeliveryStore } from './delivery.js'
+import { claimDelivery, settle, type DeliveryInfo } from './exactly-once.js'
 import { methodNotAllowed, problemBody, sendProblem, type Problem } from './problem.js'
 import { checkContentType, readJsonBody } from './read-body.js'
-import type { PartnerSpec, Rejection, ResolvedOptions, WebhookMiddleware, WebhookRequest } from './types.js'
+import type { Outcome, PartnerSpec, Rejection, ResolvedOptions, WebhookMiddleware, WebhookRequest, WebhookResponse } from './types.js'
 
 // Everything is checked from the request line and headers first, so a stranger's body is never read.
 const checkHeaders = <A>(spec: PartnerSpec<A>, req: WebhookRequest<unknown>): E.Either<Problem, void> =>
@@ -23,36 +26,98 @@ const toRejection = (partner: string, req: WebhookRequest<unknown>, p: Problem):
 })
 
 /**
+ * Runs an app hook. A hook that throws must not change the answer the partner gets (a 200 turned into a 500 would
+ * make it retry handled work), so its error is reported as a process warning instead.
+ */
+const callHook = <T>(hook: ((value: T) => void) | undefined, value: T): void => {
+  try {
+    hook?.(value)
+  } catch (err) {
+    process.emitWarning(`a webhook hook threw: ${String(err)}`, { code: 'EXPRESS_PARTNER_WEBHOOKS_HOOK' })
+  }
+}
+
+/** Context of one request as it moves through the steps. */
+interface Flight<A> {
+  readonly req: WebhookRequest<A>
+  readonly res: WebhookResponse
+  readonly next: NextFunction
+  readonly delivery: DeliveryKey
+  readonly token: string
+  readonly report: (o: Omit<Outcome, 'partner' | 'durationMs' | 'key'>) => void
+}
+
+/**
  * The one request pipeline every partner shares: method, authentication, media type, body (read here unless a
- * body parser ran first), decode, then hand over, to `options.handler` (answering 200) or to `next()`.
+ * body parser ran first), decode, claim the delivery, then hand over, to `options.handler` (answering 200) or to
+ * `next()`, and settle the claim by the outcome.
  */
 export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: ResolvedOptions<A>): WebhookMiddleware<A> => {
   const decode = decodeWith(spec.codec)
+  const store: DeliveryStore = options.store ?? memoryStore()
+  const { handler } = options
 
-  const reject = (req: WebhookRequest<unknown>, res: Response, p: Problem): void => {
-    options.onReject?.(toRejection(spec.partner, req, p))
-    sendProblem(res, p)
-  }
-
-  const handOver = async (req: WebhookRequest<A>, res: Response, next: NextFunction): Promise<void> => {
-    if (options.handler === undefined) return next()
+  const runHandler = async (f: Flight<A>, run: (event: A, info: DeliveryInfo) => void | Promise<void>): Promise<void> => {
     try {
-      await options.handler(req.body, req, res)
+      await run(f.req.body, f.res.locals.webhook)
     } catch (err) {
+      await settle(store, f.delivery, f.token, false)
+      f.report({ outcome: 'failed', status: 500, error: err })
       // The app's error handler answers (5xx), and the partner retries: only a 200 counts as received.
-      return next(err)
+      return f.next(err)
     }
-    if (!res.headersSent) res.status(200).json({ status: 'processed' })
+    // Recorded before answering, so a retry racing the 200 is already a duplicate.
+    const error = await settle(store, f.delivery, f.token, true)
+    if (!f.res.headersSent) f.res.status(200).json({ status: 'processed' })
+    f.report({ outcome: 'processed', status: f.res.statusCode, ...(error === undefined ? {} : { error }) })
   }
 
-  const middleware = async (req: WebhookRequest<unknown>, res: Response, next: NextFunction): Promise<void> => {
+  // `next()` style: the route answers, and its status decides. Only 200 counts, as it does for Musement.
+  const settleOnResponse = (f: Flight<A>): void => {
+    let settled = false
+    const onEnd = (): void => {
+      if (settled) return
+      settled = true
+      const handled = f.res.writableFinished && f.res.statusCode === 200
+      void settle(store, f.delivery, f.token, handled).then((error) =>
+        f.report({ outcome: handled ? 'processed' : 'failed', status: f.res.statusCode, ...(error === undefined ? {} : { error }) })
+      )
+    }
+    f.res.once('finish', onEnd).once('close', onEnd)
+    f.next()
+  }
+
+  const handOver = async (req: WebhookRequest<unknown>, res: WebhookResponse, next: NextFunction, started: number): Promise<void> => {
+    const reporterFor = (key: string | undefined) => (o: Omit<Outcome, 'partner' | 'durationMs' | 'key'>) =>
+      callHook(options.onOutcome, { partner: spec.partner, key, durationMs: performance.now() - started, ...o })
+    const reject = (p: Problem): void => {
+      sendProblem(res, p)
+      callHook(options.onReject, toRejection(spec.partner, req, p))
+      reporterFor(undefined)({ outcome: 'rejected', status: p.status, type: p.type })
+    }
+    const gate = checkHeaders(spec, req)
+    if (E.isLeft(gate)) return reject(gate.left)
+    const event = E.flatMap(await readJsonBody(req, options.limit), decode)
+    if (E.isLeft(event)) return reject(event.left)
+    const delivery = spec.deliveryKey(event.right)
+    const report = reporterFor(delivery.key)
+    const step = await claimDelivery(store, delivery, options.leaseMs, options.staleVersions)
+    if (step.kind === 'acknowledge') {
+      res.status(200).json({ status: step.outcome })
+      return report({ outcome: step.outcome, status: 200 })
+    }
+    if (step.kind === 'refuse') {
+      sendProblem(res, step.problem)
+      return report({ outcome: step.outcome, status: step.problem.status, type: step.problem.type })
+    }
+    res.locals.webhook = { partner: spec.partner, key: delivery.key, stale: step.stale }
+    const flight: Flight<A> = { req: Object.assign(req, { body: event.right }), res, next, delivery, token: step.token, report }
+    return handler === undefined ? settleOnResponse(flight) : runHandler(flight, (e, info) => handler(e, flight.req, res, info))
+  }
+
+  const middleware = async (req: WebhookRequest<unknown>, res: WebhookResponse, next: NextFunction): Promise<void> => {
     try {
-      const gate = checkHeaders(spec, req)
-      if (E.isLeft(gate)) return reject(req, res, gate.left)
-      const event = E.flatMap(await readJsonBody(req, options.limit), decode)
-      if (E.isLeft(event)) return reject(req, res, event.left)
-      const accepted: WebhookRequest<A> = Object.assign(req, { body: event.right })
-      await handOver(accepted, res, next)
+      await handOver(req, res, next, performance.now())
     } catch (err) {
       next(err)
     }

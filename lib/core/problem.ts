@@ -19,6 +19,8 @@ export type ProblemType =
   | 'webhook.body.unreadable'
   | 'webhook.body.malformed'
   | 'webhook.payload.invalid'
+  | 'webhook.delivery.in_progress'
+  | 'webhook.store.unavailable'
 
 /** An RFC 9457 problem, plus the response headers it needs. */
 export interface Problem {
@@ -74,6 +76,22 @@ export const invalidPayload = (errors: ReadonlyArray<FieldProblem>, total: numbe
   ),
   errors
 })
+
+/** Retry-After is in whole seconds (RFC 9110 §10.2.3); never 0, which some senders read as "now, in a loop". */
+const retryAfter = (ms: number): Record<string, string> => ({ 'Retry-After': String(Math.max(1, Math.ceil(ms / 1000))) })
+
+export const busy = (retryAfterMs: number): Problem =>
+  problem(
+    'webhook.delivery.in_progress',
+    409,
+    'Delivery in progress',
+    'the same delivery is being handled by another request; retry later',
+    retryAfter(retryAfterMs)
+  )
+
+// 5xx details stay generic (http-errors' `expose` rule): the cause is for the app's logs, not the sender.
+export const storeUnavailable = (): Problem =>
+  problem('webhook.store.unavailable', 503, 'Service unavailable', 'the delivery could not be recorded; retry later', retryAfter(5000))
 
 /** The JSON body of a problem response: the RFC 9457 members only, never headers or request data. */
 export const problemBody = (p: Problem): Omit<Problem, 'headers'> => {

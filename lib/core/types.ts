@@ -1,22 +1,51 @@
 import type { Request, RequestHandler, Response } from 'express'
 import type * as t from 'io-ts'
 import type { Authenticator } from './auth.js'
+import type { DeliveryKey, DeliveryStore } from './delivery.js'
+import type { DeliveryInfo, StaleVersions } from './exactly-once.js'
 import type { FieldProblem, ProblemType } from './problem.js'
 
-// Express's default route parameters type, read off `Request` so that only `express` itself is imported.
+// Express's default route parameter and query types, read off `Request` so that only `express` itself is imported.
 type ParamsDictionary = Request['params']
+type Query = Request['query']
+
+/** `res.locals` after the middleware: `webhook` describes the delivery (key, staleness) for `next()`-style routes. */
+export type WebhookLocals = { webhook: DeliveryInfo }
 
 /** An Express request whose `body` is the decoded event `A`. Use it to type handlers written in other files. */
-export type WebhookRequest<A> = Request<ParamsDictionary, unknown, A>
+export type WebhookRequest<A> = Request<ParamsDictionary, unknown, A, Query, WebhookLocals>
+
+/** The response a webhook route writes; `res.locals.webhook` is typed. */
+export type WebhookResponse = Response<unknown, WebhookLocals>
 
 /**
  * The middleware a factory returns. Its `ReqBody` type parameter is the decoded event, so the next handler on
- * the same route reads a typed `req.body` without a cast.
+ * the same route reads a typed `req.body` (and `res.locals.webhook`) without a cast.
  */
-export type WebhookMiddleware<A> = RequestHandler<ParamsDictionary, unknown, A>
+export type WebhookMiddleware<A> = RequestHandler<ParamsDictionary, unknown, A, Query, WebhookLocals>
 
-/** Called once per accepted webhook. Resolve to have the middleware answer 200; throw or reject to answer 5xx. */
-export type WebhookHandler<A> = (event: A, req: WebhookRequest<A>, res: Response) => void | Promise<void>
+/**
+ * Called once per delivery (never again for a duplicate). Resolve to have the middleware record the delivery as
+ * done and answer 200; throw or reject to release it and answer 5xx through `next(err)`, so the partner retries.
+ */
+export type WebhookHandler<A> = (event: A, req: WebhookRequest<A>, res: WebhookResponse, delivery: DeliveryInfo) => void | Promise<void>
+
+/** How a request ended, for logs and metrics. `failed` covers a throwing handler and an unreachable store. */
+export type OutcomeKind = 'processed' | 'duplicate' | 'stale' | 'busy' | 'rejected' | 'failed'
+
+/** What `onOutcome` receives once per request that reached the middleware. */
+export interface Outcome {
+  readonly partner: string
+  readonly outcome: OutcomeKind
+  readonly status: number
+  /** The idempotency key, once the body was decoded. */
+  readonly key: string | undefined
+  readonly durationMs: number
+  /** The problem type of a refused request. */
+  readonly type?: ProblemType
+  /** The handler's error, or a store error met while settling a handled delivery. */
+  readonly error?: unknown
+}
 
 /** What `onReject` receives for every refused request. Credentials and bodies are never part of it. */
 export interface Rejection {
@@ -39,6 +68,14 @@ export interface WebhookOptions<A> {
   readonly onReject?: (rejection: Rejection) => void
   /** Largest accepted body, in bytes or as a string such as `'100kb'` or `'1mb'`. Default `'100kb'`. */
   readonly limit?: number | string
+  /** Where deliveries are claimed and remembered. Default: a `memoryStore()` of this middleware's own. */
+  readonly store?: DeliveryStore
+  /** How long a claim holds off concurrent retries of the same delivery, in ms. Default 120 000 (2 min). */
+  readonly leaseMs?: number
+  /** An older version arriving after a newer one: `'skip'` (answer 200, no handler; default) or `'deliver'`. */
+  readonly staleVersions?: StaleVersions
+  /** Sees how every request ended (processed, duplicate, stale, busy, rejected, failed), with key and duration. */
+  readonly onOutcome?: (outcome: Outcome) => void
 }
 
 /** Options once validated: defaults applied, frozen. */
@@ -46,6 +83,10 @@ export interface ResolvedOptions<A> {
   readonly handler: WebhookHandler<A> | undefined
   readonly onReject: ((rejection: Rejection) => void) | undefined
   readonly limit: number
+  readonly store: DeliveryStore | undefined
+  readonly leaseMs: number
+  readonly staleVersions: StaleVersions
+  readonly onOutcome: ((outcome: Outcome) => void) | undefined
 }
 
 /** Everything partner-specific the shared pipeline needs. A new partner is a codec, an authenticator and this. */
@@ -56,4 +97,6 @@ export interface PartnerSpec<A> {
   readonly middlewareName: string
   readonly codec: t.Decoder<unknown, A>
   readonly authenticate: Authenticator
+  /** The idempotency key (and, for versioned partners, the scope and version) of a decoded event. */
+  readonly deliveryKey: (event: A) => DeliveryKey
 }

@@ -7,6 +7,7 @@ import {
   resolveCommonOptions
 } from '../../core/options.js'
 import { createWebhookMiddleware } from '../../core/pipeline.js'
+import type { DeliveryKey } from '../../core/delivery.js'
 import type { WebhookMiddleware, WebhookOptions } from '../../core/types.js'
 import { MusementOrderItem, type MusementOrderItemEvent } from './codec.js'
 
@@ -50,6 +51,15 @@ const resolveAuth = (options: MusementAuthOptions): Authenticator => {
 }
 
 /**
+ * One delivery per order-item version. Versions of one item share a scope, so they are handled one at a time and
+ * a late, older version is recognised as stale. UUIDs are accepted in either case, so they are lower-cased here.
+ */
+export const musementDeliveryKey = (event: MusementOrderItemEvent): DeliveryKey => {
+  const scope = `musement:${event.order_item_uuid.toLowerCase()}`
+  return { key: `${scope}:${event.order_item_version}`, scope, version: event.order_item_version }
+}
+
+/**
  * Express middleware for Musement's "Update order item" webhook: HTTP Basic auth, strict decoding, and either
  * your `handler` (answered 200 once it resolves) or `next()` with the typed event in `req.body`.
  *
@@ -66,7 +76,8 @@ export function musementOrderItem(options: MusementOrderItemOptions): WebhookMid
     partner: 'musement',
     middlewareName: 'musementOrderItemMiddleware',
     codec: MusementOrderItem,
-    authenticate: resolveAuth(options)
+    authenticate: resolveAuth(options),
+    deliveryKey: musementDeliveryKey
   }
   return createWebhookMiddleware(spec, resolveCommonOptions(FACTORY, options))
 }

@@ -122,7 +122,8 @@ describe('partners/musement/middleware', () => {
       const next = { username: 'musement', password: 'next-password' }
       const { app, events } = setup({ credentials: [credentials, next] })
       expect((await postDelivery(app, PATH, vendorExample, auth)).status).to.equal(200)
-      expect((await postDelivery(app, PATH, vendorExample, { Authorization: basicAuthHeader(next.username, next.password) })).status).to.equal(200)
+      const nextAuth = { Authorization: basicAuthHeader(next.username, next.password) }
+      expect((await postDelivery(app, PATH, musementOrderItemFixture({ order_item_version: '23' }), nextAuth)).status).to.equal(200)
       expect(events).to.have.length(2)
     })
 

@@ -1,0 +1,101 @@
+import { expect } from 'chai'
+import type { Claim, DeliveryStore } from '../../lib/core/delivery.js'
+import { memoryStore, type MemoryStoreOptions } from '../../lib/stores/memory.js'
+import { storeContract } from './store-contract.js'
+
+const fakeClock = () => {
+  let t = 1_700_000_000_000
+  return { now: () => t, elapse: async (ms: number) => void (t += ms) }
+}
+
+const statusOf = async (store: DeliveryStore, key: string): Promise<Claim['status']> =>
+  (await store.claim({ key, scope: key }, 1000)).status
+
+const completeNow = async (store: DeliveryStore, key: string, scope = key, version?: number): Promise<void> => {
+  const c = await store.claim(version === undefined ? { key, scope } : { key, scope, version }, 1000)
+  if (c.status !== 'claimed') return expect.fail(`expected to claim ${key}, got ${c.status}`)
+  await store.complete(version === undefined ? { key, scope } : { key, scope, version }, c.token)
+}
+
+describe('memoryStore', () => {
+  storeContract(
+    () => {
+      const clock = fakeClock()
+      return { create: (ttlMs) => memoryStore({ ttlMs, now: clock.now }), elapse: clock.elapse }
+    },
+    { shortLeaseMs: 1000, shortTtlMs: 60_000 }
+  )
+
+  describe('bounded memory', () => {
+    it('forgets the oldest done keys once `max` are remembered', async () => {
+      const store = memoryStore({ max: 3 })
+      for (const key of ['k1', 'k2', 'k3', 'k4']) await completeNow(store, key)
+      expect(await statusOf(store, 'k1')).to.equal('claimed')
+      for (const key of ['k2', 'k3', 'k4']) expect(await statusOf(store, key)).to.equal('done')
+    })
+
+    it('counts a re-completed key as new, so it is evicted last', async () => {
+      const store = memoryStore({ max: 2 })
+      await completeNow(store, 'k1')
+      await completeNow(store, 'k2')
+      await store.complete({ key: 'k1', scope: 'k1' }, 'no-lease')
+      await completeNow(store, 'k3')
+      expect(await statusOf(store, 'k2')).to.equal('claimed')
+      expect(await statusOf(store, 'k1')).to.equal('done')
+    })
+
+    it('forgets the oldest high-water marks once `max` scopes are remembered', async () => {
+      const store = memoryStore({ max: 2 })
+      await completeNow(store, 'a:1', 'a', 1)
+      await completeNow(store, 'b:1', 'b', 1)
+      await completeNow(store, 'c:1', 'c', 1)
+      const a = await store.claim({ key: 'a:2', scope: 'a', version: 2 }, 1000)
+      const c = await store.claim({ key: 'c:2', scope: 'c', version: 2 }, 1000)
+      expect(a).to.include({ status: 'claimed', highWater: undefined })
+      expect(c).to.include({ status: 'claimed', highWater: 1 })
+    })
+
+    it('never evicts a live lease to make room', async () => {
+      const store = memoryStore({ max: 1 })
+      for (const key of ['k1', 'k2', 'k3']) expect(await statusOf(store, key)).to.equal('claimed')
+      for (const key of ['k1', 'k2', 'k3']) expect(await statusOf(store, key)).to.equal('busy')
+    })
+  })
+
+  describe('options', () => {
+    const fails = (options: unknown, message: RegExp) => () => {
+      // @ts-expect-error -- plain-JS callers can pass anything; the factory must say what is wrong
+      expect(() => memoryStore(options)).to.throw(TypeError, message)
+    }
+
+    it('accepts no options and frozen options', () => {
+      const options: MemoryStoreOptions = Object.freeze({ max: 10, ttlMs: 1000, now: () => 0 })
+      expect(memoryStore()).to.have.all.keys('claim', 'complete', 'release')
+      expect(memoryStore(options)).to.have.all.keys('claim', 'complete', 'release')
+    })
+
+    it('refuses a `max` that is not a positive whole number', () => {
+      for (const max of [0, -1, 1.5, Number.NaN, '10', null]) fails({ max }, /^memoryStore: `max` must be a positive whole number/)()
+    })
+
+    it('refuses a `ttlMs` that is not a positive whole number', () => {
+      for (const ttlMs of [0, -5, Number.POSITIVE_INFINITY, '72h']) fails({ ttlMs }, /^memoryStore: `ttlMs` must be/)()
+    })
+
+    it('refuses a `now` that is not a function', fails({ now: 5 }, /^memoryStore: `now` must be a function/))
+
+    it('refuses unknown options and suggests the right name', fails({ ttl: 1000 }, /unknown option `ttl`\. Did you mean `ttlMs`\?/))
+
+    it('refuses a non-object', fails('1mb', /^memoryStore: expected an options object/))
+
+    it('rejects (does not throw) when the injected clock throws', async () => {
+      const store = memoryStore({
+        now: () => {
+          throw new Error('clock broke')
+        }
+      })
+      const error: unknown = await store.complete({ key: 'k', scope: 'k' }, 't').then(() => undefined, (e: unknown) => e)
+      expect(error).to.be.instanceOf(Error).with.property('message', 'clock broke')
+    })
+  })
+})
