@@ -3,7 +3,7 @@ import * as t from 'io-ts'
 // Building blocks shared by the partner codecs. Every check is a strict regular expression or arithmetic bound
 // applied before conversion, because `Number()` ("1e3", " 12", "0x1f") and `Date.parse` ("2018-02-31") are lax.
 
-interface DigitStringBrand {
+export interface DigitStringBrand {
   readonly DigitString: unique symbol
 }
 
@@ -27,7 +27,7 @@ export const NumberFromDigitString = new t.Type<number, string, unknown>(
   String
 )
 
-interface UuidBrand {
+export interface UuidBrand {
   readonly Uuid: unique symbol
 }
 

@@ -1,0 +1,141 @@
+import { expect } from 'chai'
+import { execFile } from 'node:child_process'
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as lib from '../lib/index.js'
+import * as kit from '../lib/testing/index.js'
+
+// What users get from npm: build, `npm pack`, install the tarball into a fresh project, then load it with plain node
+// (require and import) and compile a strict TypeScript consumer, as helmet's project-setups test does.
+// Slow (an npm install), so `npm run test:express4` skips it: packaging does not depend on the Express major.
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const FIXTURES = join(ROOT, 'spec', 'fixtures', 'package')
+const SHIPPED_FILES = new Set(['package.json', 'LICENSE', 'README.md', 'CHANGELOG.md'])
+
+// npm exports its own settings to scripts (npm_config_local_prefix points at this repository); a nested npm that
+// inherits them would install into the repository instead of the temporary project.
+const childEnv: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([key]) => key !== 'INIT_CWD' && key !== 'npm_config_local_prefix' && !/^npm_(package|lifecycle)_/.test(key)
+  )
+)
+
+/** Runs a command with a time bound; rejects with its output so a failure explains itself. */
+const run = (file: string, args: ReadonlyArray<string>, cwd: string, timeoutMs: number): Promise<string> =>
+  new Promise((resolve, reject) => {
+    execFile(file, args, { cwd, env: childEnv, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error === null) {
+        resolve(stdout)
+        return
+      }
+      const killed = error.killed === true ? ` (killed after ${timeoutMs} ms)` : ''
+      const extra = stderr === '' || error.message.includes(stderr) ? '' : stderr
+      reject(new Error(`in ${cwd}${killed}: ${error.message}\n${stdout}${extra}`))
+    })
+  })
+
+const node = (args: ReadonlyArray<string>, cwd: string): Promise<string> => run(process.execPath, args, cwd, 30_000)
+
+const listFiles = async (dir: string): Promise<ReadonlyArray<string>> => {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true })
+  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name)).split('\\').join('/'))
+}
+
+const lastJsonLine = (stdout: string): unknown => JSON.parse(stdout.trim().split('\n').at(-1) ?? 'null')
+
+const runtimeExportNames = {
+  root: Object.keys(lib).sort(),
+  testing: Object.keys(kit).sort()
+}
+
+describe('the packed package', function () {
+  this.timeout(120_000)
+
+  let work = ''
+  let tarball = ''
+  let consumer = ''
+
+  before(async function () {
+    this.timeout(180_000)
+    work = await mkdtemp(join(tmpdir(), 'epw-package-'))
+    consumer = join(work, 'consumer')
+    await run('npm', ['run', 'build'], ROOT, 60_000)
+    await run('npm', ['pack', '--ignore-scripts', '--pack-destination', work], ROOT, 60_000)
+    const packed = (await readdir(work)).filter((name) => name.endsWith('.tgz'))
+    expect(packed, 'npm pack writes one tarball').to.have.length(1)
+    tarball = join(work, packed[0] ?? '')
+
+    await mkdir(consumer)
+    await writeFile(join(consumer, 'package.json'), `${JSON.stringify({ name: 'consumer', version: '0.0.0', private: true }, null, 2)}\n`)
+    const fixtures = ['load.cjs', 'load.mjs', 'smoke.cjs', 'tsconfig.node16.json', 'tsconfig.bundler.json']
+    await Promise.all(fixtures.map((name) => copyFile(join(FIXTURES, name), join(consumer, name))))
+    await copyFile(join(ROOT, 'spec', 'fixtures', 'musement', 'order-item.json'), join(consumer, 'order-item.json'))
+    await Promise.all(
+      ['consumer.mts', 'consumer.cts', 'consumer.ts'].map((name) => copyFile(join(FIXTURES, 'consumer.ts'), join(consumer, name)))
+    )
+    await run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball, 'express', '@types/express', 'typescript@~5.9'],
+      consumer,
+      120_000
+    )
+  })
+
+  after(async () => {
+    if (work !== '') await rm(work, { recursive: true, force: true })
+  })
+
+  it('ships only the builds, the license and the docs', async () => {
+    const files = await listFiles(join(consumer, 'node_modules', 'express-partner-webhooks'))
+    const unexpected = files.filter((f) => !SHIPPED_FILES.has(f) && !/^dist\/(esm|cjs)\//.test(f))
+    expect(unexpected).to.deep.equal([])
+    expect(files.filter((f) => /(^|\/)(spec|examples|bench)\/|\.spec\./.test(f))).to.deep.equal([])
+    expect(files).to.include.members([
+      'LICENSE',
+      'dist/cjs/package.json',
+      'dist/esm/index.js',
+      'dist/esm/index.d.ts',
+      'dist/esm/testing/index.js',
+      'dist/esm/testing/index.d.ts',
+      'dist/cjs/index.js',
+      'dist/cjs/index.d.ts',
+      'dist/cjs/testing/index.js',
+      'dist/cjs/testing/index.d.ts'
+    ])
+    const present = await readdir(ROOT)
+    expect(files).to.include.members([...SHIPPED_FILES].filter((f) => present.includes(f)))
+  })
+
+  it('loads with require() under plain node, with every runtime export of lib/', async () => {
+    expect(lastJsonLine(await node(['load.cjs'], consumer))).to.deep.equal(runtimeExportNames)
+  })
+
+  it('loads with import under plain node, with every runtime export of lib/', async () => {
+    expect(lastJsonLine(await node(['load.mjs'], consumer))).to.deep.equal(runtimeExportNames)
+  })
+
+  it('types a strict consumer under moduleResolution node16, from both ESM (.mts) and CJS (.cts)', async () => {
+    const tsc = join(consumer, 'node_modules', 'typescript', 'bin', 'tsc')
+    const files = await node([tsc, '-p', 'tsconfig.node16.json', '--listFilesOnly'], consumer)
+    for (const build of ['esm', 'cjs']) {
+      expect(files, `${build} types are used`).to.include(`express-partner-webhooks/dist/${build}/index.d.ts`)
+      expect(files, `${build} types are used`).to.include(`express-partner-webhooks/dist/${build}/testing/index.d.ts`)
+    }
+    await node([tsc, '-p', 'tsconfig.node16.json'], consumer)
+  })
+
+  it('types a strict consumer under moduleResolution bundler', async () => {
+    await node([join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.bundler.json'], consumer)
+  })
+
+  it('passes @arethetypeswrong/cli on the tarball', async () => {
+    await run('npx', ['--no', '--', 'attw', tarball, '--format', 'ascii', '--no-color'], ROOT, 60_000)
+  })
+
+  it('passes publint on the tarball', async () => {
+    await run('npx', ['--no', '--', 'publint', 'run', tarball], ROOT, 60_000)
+  })
+})
