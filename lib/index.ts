@@ -1,8 +1,35 @@
+// The public surface: named re-exports only, no logic. `express-partner-webhooks/testing` has the test kit.
 export { apiKeyAuth, basicAuth, type Authenticator, type BasicCredentials } from './core/auth.js'
-export { DateTimeFromString, DigitString, NumberFromDigitString, PositiveInteger, SafeInteger, Uuid } from './core/codecs.js'
+export {
+  DateTimeFromRfc3339,
+  DateTimeFromString,
+  DigitString,
+  NumberFromDigitString,
+  PositiveInteger,
+  SafeInteger,
+  Uuid,
+  type DigitStringBrand,
+  type UuidBrand
+} from './core/codecs.js'
 export { decodeWith, toFieldProblems } from './core/decode.js'
+export type { Claim, DeliveryKey, DeliveryStore } from './core/delivery.js'
+export type { DeliveryInfo, StaleVersions } from './core/exactly-once.js'
 export type { FieldProblem, Problem, ProblemType } from './core/problem.js'
-export type { PartnerSpec, Rejection, WebhookHandler, WebhookMiddleware, WebhookOptions, WebhookRequest } from './core/types.js'
+export type {
+  Outcome,
+  OutcomeKind,
+  PartnerSpec,
+  Rejection,
+  WebhookHandler,
+  WebhookLocals,
+  WebhookMiddleware,
+  WebhookOptions,
+  WebhookRequest,
+  WebhookResponse
+} from './core/types.js'
+export { memoryStore, DEFAULT_MAX_ENTRIES, type MemoryStoreOptions } from './stores/memory.js'
+export { redisStore, DEFAULT_REDIS_TIMEOUT_MS, type RedisScriptClient, type RedisStoreOptions } from './stores/redis.js'
+export { DEFAULT_RETENTION_MS } from './stores/options.js'
 export {
   MusementOrderItem,
   MusementOrderItemStatus,
@@ -10,7 +37,34 @@ export {
   type MusementOrderItemWire
 } from './partners/musement/codec.js'
 export {
+  musementDeliveryKey,
   musementOrderItem,
   type MusementAuthOptions,
   type MusementOrderItemOptions
 } from './partners/musement/middleware.js'
+export {
+  ABOUT_YOU_EVENT_NAMES,
+  AboutYouOrderItem,
+  AboutYouOrderItemsCancelled,
+  AboutYouOrderItemsEvent,
+  AboutYouOrderItemsReturned,
+  AboutYouOrderItemsShipped,
+  AboutYouOrderItemStatus,
+  AboutYouShipment,
+  aboutYouEventCodec,
+  type AboutYouEvent,
+  type AboutYouEventName,
+  type AboutYouEventWire,
+  type AboutYouOrderItemsCancelledEvent,
+  type AboutYouOrderItemsReturnedEvent,
+  type AboutYouOrderItemsShippedEvent,
+  type AboutYouOrderItemWire
+} from './partners/aboutyou/codec.js'
+export {
+  aboutYouShipment,
+  aboutYouWebhooks,
+  type AboutYouAuthOptions,
+  type AboutYouHandlers,
+  type AboutYouShipmentOptions,
+  type AboutYouWebhooksOptions
+} from './partners/aboutyou/middleware.js'

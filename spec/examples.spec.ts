@@ -1,13 +1,19 @@
 import { expect } from 'chai'
+import { Redis } from 'ioredis'
 import { spawn, execFile } from 'node:child_process'
+import { once } from 'node:events'
 import { readdirSync, readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
+import * as aboutYouShipment from '../examples/aboutyou-shipment.js'
+import * as aboutYouWebhooks from '../examples/aboutyou-webhooks.js'
 import * as musementHandler from '../examples/musement-handler.js'
 import * as musementNext from '../examples/musement-next.js'
+import * as musementRedis from '../examples/musement-redis.js'
 import * as musementRouter from '../examples/musement-router.js'
-import { basicAuthHeader } from '../lib/testing/index.js'
-import { postDelivery } from './helpers/deliver.js'
+import { aboutYouOrderItemsFixture, apiKeyHeader, basicAuthHeader } from '../lib/testing/index.js'
+import { jsonOf, postDelivery } from './helpers/deliver.js'
+import { startRedis, type TestRedis } from './helpers/redis-server.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const musementPayload = readFileSync(new URL('../examples/payloads/musement-order-item.json', import.meta.url))
@@ -29,6 +35,30 @@ describe('examples', () => {
       expect(events).to.have.length(1)
     })
   }
+
+  const aboutYouPayload = readFileSync(new URL('../examples/payloads/aboutyou-order-items-shipped.json', import.meta.url))
+  const aboutYouKey = apiKeyHeader('change-me-api-key')
+
+  it('aboutyou-shipment.ts answers the vendor example 200, another event 400 and a wrong key 401', async () => {
+    const events: unknown[] = []
+    const app = aboutYouShipment.createApp((event) => void events.push(event))
+    const path = '/webhooks/about-you/shipped'
+    expect((await postDelivery(app, path, aboutYouPayload, aboutYouKey)).status).to.equal(200)
+    expect((await postDelivery(app, path, aboutYouOrderItemsFixture('order_items.returned', { id: 2 }), aboutYouKey)).status).to.equal(400)
+    expect((await postDelivery(app, path, aboutYouPayload, apiKeyHeader('wrong'))).status).to.equal(401)
+    expect(events).to.have.length(1)
+  })
+
+  it('aboutyou-webhooks.ts dispatches all three events by name and refuses a wrong key', async () => {
+    const events: Array<{ event: string }> = []
+    const app = aboutYouWebhooks.createApp((event) => void events.push(event))
+    for (const [i, name] of (['order_items.shipped', 'order_items.cancelled', 'order_items.returned'] as const).entries()) {
+      expect((await postDelivery(app, '/webhooks/about-you', aboutYouOrderItemsFixture(name, { id: i + 1 }), aboutYouKey)).status).to.equal(200)
+    }
+    expect((await postDelivery(app, '/webhooks/about-you', aboutYouPayload, apiKeyHeader('old-api-key'))).status).to.equal(200)
+    expect((await postDelivery(app, '/webhooks/about-you', aboutYouPayload, apiKeyHeader('wrong'))).status).to.equal(401)
+    expect(events.map((e) => e.event)).to.deep.equal(['order_items.shipped', 'order_items.cancelled', 'order_items.returned'])
+  })
 
   it('every example file is covered by a spec', () => {
     const files = readdirSync(new URL('../examples/', import.meta.url)).filter((f) => f.endsWith('.ts') && f !== 'serve.ts')
@@ -70,9 +100,39 @@ describe('examples', () => {
           expect(Number(stdout), command).to.equal(expected)
         }
         expect(output).to.contain('musement order item 11045e18-e3ca-42e1-acb4-0d5be75036fd v22 is OK')
+        expect(output).to.contain('about you order_items.shipped message 1: 1 item(s) via DHL')
       } finally {
         child.kill()
       }
     })
+  })
+})
+
+describe('examples/musement-redis.ts (redisStore)', () => {
+  let redis: TestRedis | undefined
+  let client: Redis | undefined
+
+  before(async () => {
+    redis = await startRedis()
+    client = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+    await once(client, 'ready')
+  })
+
+  after(async () => {
+    await client?.quit()
+    await redis?.stop()
+  })
+
+  it('answers the vendor example 200 processed, its repeat 200 duplicate (handled once) and a wrong password 401', async () => {
+    if (client === undefined) return expect.fail('no Redis client')
+    const events: unknown[] = []
+    const app = musementRedis.createApp(client, (event) => void events.push(event))
+    const first = await postDelivery(app, '/webhooks/musement', musementPayload, musementAuth)
+    const again = await postDelivery(app, '/webhooks/musement', musementPayload, musementAuth)
+    expect([first.status, again.status]).to.deep.equal([200, 200])
+    expect([jsonOf(first), jsonOf(again)]).to.deep.equal([{ status: 'processed' }, { status: 'duplicate' }])
+    const wrong = await postDelivery(app, '/webhooks/musement', musementPayload, { Authorization: basicAuthHeader('musement', 'nope') })
+    expect(wrong.status).to.equal(401)
+    expect(events).to.have.length(1)
   })
 })

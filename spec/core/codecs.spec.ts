@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import * as E from 'fp-ts/lib/Either.js'
-import { DateTimeFromString, DigitString, NumberFromDigitString, PositiveInteger, SafeInteger, Uuid } from '../../lib/core/codecs.js'
+import { DateTimeFromRfc3339, DateTimeFromString, DigitString, NumberFromDigitString, PositiveInteger, SafeInteger, Uuid } from '../../lib/core/codecs.js'
 
 const accepts = (decode: (u: unknown) => E.Either<unknown, unknown>, u: unknown): boolean => E.isRight(decode(u))
 
@@ -46,6 +46,7 @@ describe('core/codecs', () => {
       '2018-12-10T13:12:40+00',
       '2018-12-10T13:12:40.Z',
       '2018-12-10T13:12:40.1234567890Z',
+      '2016-12-31T23:59:60Z', // no leap seconds in Musement's ISO 8601 profile
       '2018-12-10t13:12:40z',
       '+002018-12-10T13:12:40Z',
       ' 2018-12-10T13:12:40Z',
@@ -66,6 +67,41 @@ describe('core/codecs', () => {
       const date = new Date('2018-12-10T13:12:40.123Z')
       const again = DateTimeFromString.decode(DateTimeFromString.encode(date))
       expect(E.isRight(again) && again.right.getTime()).to.equal(date.getTime())
+    })
+  })
+
+  describe('DateTimeFromRfc3339', () => {
+    const cases: ReadonlyArray<readonly [string, string]> = [
+      ['2025-08-23T05:56:52.435Z', '2025-08-23T05:56:52.435Z'],
+      ['2025-08-23t05:56:52z', '2025-08-23T05:56:52.000Z'], // RFC 3339 §5.6 note: T and Z may be lower case
+      ['2025-08-23T07:56:52+02:00', '2025-08-23T05:56:52.000Z'],
+      ['2025-08-23T05:56:52.123456789012Z', '2025-08-23T05:56:52.123Z'], // any number of fraction digits
+      ['2016-12-31T23:59:60Z', '2017-01-01T00:00:00.000Z'], // a leap second becomes the next second
+      ['2017-01-01T00:59:60+01:00', '2017-01-01T00:00:00.000Z'] // the same leap second in local time
+    ]
+    for (const [input, iso] of cases) {
+      it(`accepts ${input}`, () => {
+        const result = DateTimeFromRfc3339.decode(input)
+        expect(E.isRight(result) && result.right.toISOString()).to.equal(iso)
+      })
+    }
+    const rejected = [
+      '2025-08-23T05:56:52+0000', // RFC 3339 time-numoffset needs the colon
+      '2025-08-23 05:56:52Z',
+      '2025-08-23T05:56:52',
+      '2025-08-23T12:30:60Z', // second 60 only at 23:59 UTC
+      '2025-02-29T00:00:00Z',
+      '2025-08-23T05:56:52.Z'
+    ]
+    for (const input of rejected) it(`rejects ${JSON.stringify(input)}`, () => expect(accepts(DateTimeFromRfc3339.decode, input)).to.equal(false))
+  })
+
+  describe('date-time range', () => {
+    it('refuses instants whose UTC year leaves 0000-9999, so encode output always decodes again', () => {
+      expect(accepts(DateTimeFromString.decode, '9999-12-31T23:59:59-01:00')).to.equal(false)
+      expect(accepts(DateTimeFromString.decode, '0000-01-01T00:00:00+01:00')).to.equal(false)
+      expect(accepts(DateTimeFromString.decode, '9999-12-31T23:59:59Z')).to.equal(true)
+      expect(accepts(DateTimeFromString.decode, '0000-01-01T00:00:00Z')).to.equal(true)
     })
   })
 

@@ -1,0 +1,157 @@
+import * as t from 'io-ts'
+import { DateTimeFromRfc3339, PositiveInteger, SafeInteger } from '../../core/codecs.js'
+
+// Sources: the About You Sellers Center OpenAPI 3.1 documents `aboutyou-order-items-{shipped,cancelled,returned}`.
+// The three bodies share one envelope and differ only in the `event` constant.
+//
+// Unknown fields are dropped at every level: each object is an intersection of an exact required part and an exact
+// optional part, so both parts strip what they do not know and the merge keeps only known keys. (An exact around the
+// intersection would strip too, but would put the member index into the JSON Pointer of every 400 problem.)
+
+/** `OrderItem.StatusChoices`: the four item statuses, compared case-sensitively. */
+export const AboutYouOrderItemStatus = t.keyof(
+  { open: null, shipped: null, cancelled: null, returned: null },
+  'AboutYouOrderItemStatus (open | shipped | cancelled | returned)'
+)
+export type AboutYouOrderItemStatus = t.TypeOf<typeof AboutYouOrderItemStatus>
+
+// JSON Schema `maxLength` counts characters (code points, RFC 8259), so an emoji is one, not two UTF-16 units.
+const MaxLength255 = t.refinement(t.string, (s) => [...s].length <= 255, 'string of at most 255 characters')
+const TrackingKey = t.union([MaxLength255, t.null], 'string of at most 255 characters | null')
+const NullableString = t.union([t.string, t.null], 'string | null')
+
+// A finite number: `1e400` parses to Infinity, which JSON cannot encode back, so it is refused rather than kept.
+const FiniteNumber = t.refinement(t.number, Number.isFinite, 'number')
+
+// `OrderItemSchema.vat` has `default: 19`; the default applies only when the field is absent, never to a bad value.
+const VAT_DEFAULT = 19
+const Vat = new t.Type<number, number, unknown>(
+  'number (default 19)',
+  FiniteNumber.is,
+  (u, c) => (u === undefined ? t.success(VAT_DEFAULT) : FiniteNumber.validate(u, c)),
+  t.identity
+)
+
+/** `OrderItemSchema`: one order item; prices are integers in the smallest currency unit (cents for EUR). */
+export const AboutYouOrderItem = t.intersection(
+  [
+    t.exact(
+      t.type({
+        sku: t.string,
+        status: AboutYouOrderItemStatus,
+        price_without_tax: SafeInteger,
+        price_with_tax: SafeInteger,
+        // Required by the schema but nullable: present-and-null is fine, absent is not.
+        shipment_tracking_key: NullableString,
+        return_tracking_key: NullableString,
+        vat: Vat
+      })
+    ),
+    t.exact(
+      t.partial({
+        id: t.union([SafeInteger, t.null], 'SafeInteger | null'),
+        // `type: object` in JSON Schema excludes arrays; UnknownRecord does too.
+        custom_data: t.union([t.UnknownRecord, t.null], 'object | null')
+      })
+    )
+  ],
+  'AboutYouOrderItem'
+)
+export type AboutYouOrderItem = t.TypeOf<typeof AboutYouOrderItem>
+
+/** `GetShipmentSchema`: the shipment the event is about. */
+export const AboutYouShipment = t.intersection(
+  [
+    t.exact(t.type({ items: t.array(AboutYouOrderItem, 'Array<AboutYouOrderItem>'), carrier_key: t.string })),
+    t.exact(t.partial({ tracking_key: TrackingKey, return_tracking_key: TrackingKey }))
+  ],
+  'AboutYouShipment'
+)
+export type AboutYouShipment = t.TypeOf<typeof AboutYouShipment>
+
+/** The three event names, in the order the vendor documents them. */
+export const ABOUT_YOU_EVENT_NAMES = ['order_items.shipped', 'order_items.cancelled', 'order_items.returned'] as const
+export type AboutYouEventName = (typeof ABOUT_YOU_EVENT_NAMES)[number]
+
+const envelope = <N extends AboutYouEventName>(event: N, name: string) =>
+  t.intersection(
+    [
+      t.exact(t.type({ id: PositiveInteger, event: t.literal(event), message: AboutYouShipment })),
+      t.exact(t.partial({ timestamp: DateTimeFromRfc3339, subscription_id: t.union([PositiveInteger, t.null], 'PositiveInteger | null') }))
+    ],
+    name
+  )
+type EnvelopeC<N extends AboutYouEventName> = ReturnType<typeof envelope<N>>
+
+/** `ShipmentItemsShippedWebhookSchema`, the body of `order_items.shipped`. */
+export const AboutYouOrderItemsShipped = envelope('order_items.shipped', 'AboutYouOrderItemsShipped')
+/** `ShipmentItemsCancelledWebhookSchema`, the body of `order_items.cancelled`. */
+export const AboutYouOrderItemsCancelled = envelope('order_items.cancelled', 'AboutYouOrderItemsCancelled')
+/** `ShipmentItemsReturnedWebhookSchema`, the body of `order_items.returned`. */
+export const AboutYouOrderItemsReturned = envelope('order_items.returned', 'AboutYouOrderItemsReturned')
+
+/** Any of the three events, discriminated by `event`. */
+export const AboutYouOrderItemsEvent = t.union(
+  [AboutYouOrderItemsShipped, AboutYouOrderItemsCancelled, AboutYouOrderItemsReturned],
+  'AboutYouOrderItemsEvent'
+)
+
+/** A decoded About You event whose name is one of `N` (all three by default). */
+export type AboutYouEvent<N extends AboutYouEventName = AboutYouEventName> = t.TypeOf<EnvelopeC<N>>
+/** The wire form (what About You sends) of an event whose name is one of `N`. */
+export type AboutYouEventWire<N extends AboutYouEventName = AboutYouEventName> = t.OutputOf<EnvelopeC<N>>
+
+export type AboutYouOrderItemsShippedEvent = t.TypeOf<typeof AboutYouOrderItemsShipped>
+export type AboutYouOrderItemsCancelledEvent = t.TypeOf<typeof AboutYouOrderItemsCancelled>
+export type AboutYouOrderItemsReturnedEvent = t.TypeOf<typeof AboutYouOrderItemsReturned>
+export type AboutYouOrderItemsEvent = t.TypeOf<typeof AboutYouOrderItemsEvent>
+export type AboutYouOrderItemWire = t.OutputOf<typeof AboutYouOrderItem>
+
+// Indexing this mapped type with a generic name `N` gives `EnvelopeC<N>`, so the delegation below needs no cast.
+const EVENT_CODECS: { readonly [K in AboutYouEventName]: EnvelopeC<K> } = {
+  'order_items.shipped': AboutYouOrderItemsShipped,
+  'order_items.cancelled': AboutYouOrderItemsCancelled,
+  'order_items.returned': AboutYouOrderItemsReturned
+}
+
+// The event's codec takes over this location, so 400 problems name it here and the pointer skips its member indices.
+const takeOver = (c: t.Context, codec: t.Decoder<unknown, unknown>, u: unknown): t.Context =>
+  t.appendContext(c.slice(0, -1), c[c.length - 1]?.key ?? '', codec, u)
+
+const show = (u: unknown): string => {
+  if (typeof u === 'string') return JSON.stringify(u.length > 40 ? `${u.slice(0, 37)}...` : u)
+  if (typeof u === 'number' || typeof u === 'boolean' || u === null) return String(u)
+  return Array.isArray(u) ? 'an array' : `a value of type ${typeof u}`
+}
+
+/**
+ * A codec for the events `events` only. It reads `event` first: a missing, unknown or unexpected name is one problem
+ * at `/event` that lists the expected names, instead of one complaint per member of a union. A known name is then
+ * decoded by that event's codec.
+ *
+ * @example
+ * const ShippedOrCancelled = aboutYouEventCodec(['order_items.shipped', 'order_items.cancelled'])
+ */
+export const aboutYouEventCodec = <N extends AboutYouEventName>(
+  events: ReadonlyArray<N>
+): t.Type<AboutYouEvent<N>, AboutYouEventWire<N>, unknown> => {
+  const names: ReadonlyArray<string> = events
+  const isExpected = (u: unknown): u is N => typeof u === 'string' && names.includes(u)
+  const expected = names.map((n) => JSON.stringify(n)).join(' or ')
+  const EventName = t.keyof(Object.fromEntries(names.map((n) => [n, null])), expected)
+  return new t.Type<AboutYouEvent<N>, AboutYouEventWire<N>, unknown>(
+    `AboutYouOrderItems (${names.join(' | ')})`,
+    (u): u is AboutYouEvent<N> => AboutYouOrderItemsEvent.is(u) && isExpected(u.event),
+    (u, c) => {
+      if (!t.UnknownRecord.is(u)) return t.failure(u, c)
+      const event = u['event']
+      if (!isExpected(event)) {
+        const message = event === undefined ? `missing; expected ${expected}` : `expected ${expected}, got ${show(event)}`
+        return t.failure(event, t.appendContext(c, 'event', EventName, event), message)
+      }
+      const codec = EVENT_CODECS[event]
+      return codec.validate(u, takeOver(c, codec, u))
+    },
+    (a) => EVENT_CODECS[a.event].encode(a)
+  )
+}
