@@ -7,7 +7,7 @@ export type StaleVersions = 'skip' | 'deliver'
 /** What the handler (and the route, in `res.locals.webhook`) learns about the delivery it is given. */
 export interface DeliveryInfo {
   readonly partner: string
-  /** The idempotency key: Musement `order_item_uuid` + `order_item_version`, About You `subscription_id` + `id`. */
+  /** The idempotency key: Musement `order_item_uuid` + `order_item_version`, About You event name + `subscription_id` + `id`. */
   readonly key: string
   /** True when a newer version of the same item was already handled (only with `staleVersions: 'deliver'`). */
   readonly stale: boolean
@@ -19,8 +19,8 @@ export type ClaimStep =
   | { readonly kind: 'acknowledge'; readonly outcome: 'duplicate' | 'stale' }
   /** Refuse (409 busy, 503 store unreachable); the partner retries. */
   | { readonly kind: 'refuse'; readonly outcome: 'busy' | 'failed'; readonly problem: Problem }
-  /** This request holds the lease: run the handler, then settle. */
-  | { readonly kind: 'run'; readonly token: string; readonly stale: boolean }
+  /** This request holds the lease until `leaseEnds` (a `performance.now()` time, or later): run the handler, then settle. */
+  | { readonly kind: 'run'; readonly token: string; readonly stale: boolean; readonly leaseEnds: number }
 
 /**
  * Claims `d` in `store`. A store failure fails closed (503, handler not called): the partner retries later and
@@ -33,6 +33,8 @@ export const claimDelivery = async (
   staleVersions: StaleVersions
 ): Promise<ClaimStep> => {
   let claim: Claim
+  // Read before asking, so the lease is known to last at least until leaseEnds whenever the store starts it.
+  const leaseEnds = performance.now() + leaseMs
   try {
     claim = await store.claim(d, leaseMs)
   } catch {
@@ -45,23 +47,33 @@ export const claimDelivery = async (
       return { kind: 'refuse', outcome: 'busy', problem: busy(claim.retryAfterMs) }
     case 'claimed': {
       const stale = d.version !== undefined && claim.highWater !== undefined && d.version < claim.highWater
-      if (!stale || staleVersions === 'deliver') return { kind: 'run', token: claim.token, stale }
+      if (!stale || staleVersions === 'deliver') return { kind: 'run', token: claim.token, stale, leaseEnds }
       await settle(store, d, claim.token, false)
       return { kind: 'acknowledge', outcome: 'stale' }
     }
   }
 }
 
+const COMPLETE_RETRY_FIRST_MS = 25
+const COMPLETE_RETRY_MAX_MS = 1000
+
 /**
- * Completes (`handled`) or releases the claim. Errors are swallowed on purpose: a lease that cannot be released
- * expires by itself, and a completion that cannot be recorded only means a later retry is handled again, which is
- * better than answering 5xx for work that was done. Returns the error, if any, for `onOutcome`.
+ * Completes (`handled`) or releases the claim. Errors are not thrown: a lease that cannot be released expires by
+ * itself (nothing lost). A completion that fails is retried until `leaseEnds`: the handler's work is done, and while
+ * our lease lives every other delivery of the scope is refused 409, so a completion recorded late still prevents a
+ * second handling (and a stale version after this one). Giving up at once would leave the key not done, and the
+ * partner's next copy would run the handler again once the lease expired. Past the lease the error is given up on
+ * (a later retry may be handled again), which is still better than answering 5xx for work that was done: a 5xx
+ * makes the retry run it again for sure. Returns the last error, if any, for `onOutcome`.
  */
-export const settle = async (store: DeliveryStore, d: DeliveryKey, token: string, handled: boolean): Promise<unknown> => {
-  try {
-    await (handled ? store.complete(d, token) : store.release(d, token))
-    return undefined
-  } catch (err) {
-    return err
+export const settle = async (store: DeliveryStore, d: DeliveryKey, token: string, handled: boolean, leaseEnds = 0): Promise<unknown> => {
+  for (let wait = COMPLETE_RETRY_FIRST_MS; ; wait = Math.min(2 * wait, COMPLETE_RETRY_MAX_MS)) {
+    try {
+      await (handled ? store.complete(d, token) : store.release(d, token))
+      return undefined
+    } catch (err) {
+      if (!handled || performance.now() + wait >= leaseEnds) return err
+      await new Promise((resolve) => setTimeout(resolve, wait))
+    }
   }
 }

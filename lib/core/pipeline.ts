@@ -44,6 +44,7 @@ interface Flight<A> {
   readonly next: NextFunction
   readonly delivery: DeliveryKey
   readonly token: string
+  readonly leaseEnds: number
   readonly report: (o: Omit<Outcome, 'partner' | 'durationMs' | 'key'>) => void
 }
 
@@ -67,7 +68,7 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
       return f.next(err)
     }
     // Recorded before answering, so a retry racing the 200 is already a duplicate.
-    const error = await settle(store, f.delivery, f.token, true)
+    const error = await settle(store, f.delivery, f.token, true, f.leaseEnds)
     if (!f.res.headersSent) f.res.status(200).json({ status: 'processed' })
     f.report({ outcome: 'processed', status: f.res.statusCode, ...(error === undefined ? {} : { error }) })
   }
@@ -79,7 +80,7 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
       if (settled) return
       settled = true
       const handled = f.res.writableFinished && f.res.statusCode === 200
-      void settle(store, f.delivery, f.token, handled).then((error) =>
+      void settle(store, f.delivery, f.token, handled, f.leaseEnds).then((error) =>
         f.report({ outcome: handled ? 'processed' : 'failed', status: f.res.statusCode, ...(error === undefined ? {} : { error }) })
       )
     }
@@ -111,7 +112,7 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
       return report({ outcome: step.outcome, status: step.problem.status, type: step.problem.type })
     }
     res.locals.webhook = { partner: spec.partner, key: delivery.key, stale: step.stale }
-    const flight: Flight<A> = { req: Object.assign(req, { body: event.right }), res, next, delivery, token: step.token, report }
+    const flight: Flight<A> = { req: Object.assign(req, { body: event.right }), res, next, delivery, token: step.token, leaseEnds: step.leaseEnds, report }
     return handler === undefined ? settleOnResponse(flight) : runHandler(flight, (e, info) => handler(e, flight.req, res, info))
   }
 

@@ -201,6 +201,34 @@ describe('core/pipeline (delivery guarantees)', () => {
     }
   })
 
+  // A handler that succeeded while the store was briefly down: completing at once failed, the key stayed not done,
+  // and the partner's next copy ran the handler again once the lease expired (spec/integration/multi-instance.spec.ts).
+  it('retries a completion the store refused while the lease lasts, so the next copy is still a duplicate', async () => {
+    const store = memoryStore()
+    let refusals = 2
+    const flaky: DeliveryStore = {
+      ...store,
+      complete: (d, token) => (refusals-- > 0 ? Promise.reject(new Error('ECONNREFUSED')) : store.complete(d, token))
+    }
+    const { app, calls, outcomes } = handlerApp({ store: flaky, leaseMs: 5000 })
+    expect(jsonOf(await postDelivery(app, PATH, v(22), auth))).to.deep.equal({ status: 'processed' })
+    expect(jsonOf(await postDelivery(app, PATH, v(22), auth))).to.deep.equal({ status: 'duplicate' })
+    expect(calls).to.have.length(1)
+    expect(outcomes.map((o) => [o.outcome, o.error])).to.deep.equal([
+      ['processed', undefined],
+      ['duplicate', undefined]
+    ])
+  })
+
+  it('gives up on the completion when the lease runs out, and still answers 200 for the work done', async () => {
+    const store: DeliveryStore = { ...memoryStore(), complete: () => Promise.reject(new Error('ECONNREFUSED')) }
+    const { app, outcomes } = handlerApp({ store, leaseMs: 150 })
+    const started = performance.now()
+    expect(jsonOf(await postDelivery(app, PATH, v(22), auth))).to.deep.equal({ status: 'processed' })
+    expect(performance.now() - started).to.be.below(1000)
+    expect(String(outcomes[0]?.error)).to.contain('ECONNREFUSED')
+  })
+
   describe('without a handler (next() style)', () => {
     const routeApp = (route: (status: number) => number, options: WebhookOptions<MusementOrderItemEvent> = {}) => {
       const seen: Array<{ version: number; key: string }> = []
