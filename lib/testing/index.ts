@@ -1,6 +1,15 @@
 import type { AboutYouEventName, AboutYouEventWire, AboutYouOrderItemWire } from '../partners/aboutyou/codec.js'
 import type { MusementOrderItemWire } from '../partners/musement/codec.js'
 
+export {
+  SIMULATED_ATTEMPT_HEADER,
+  simulatePartner,
+  type PartnerDelivery,
+  type SimulatedAnswer,
+  type SimulatePartnerOptions,
+  type SimulationReport
+} from './simulator.js'
+
 /**
  * The `Authorization` header value for HTTP Basic credentials, as Musement sends it.
  *

@@ -1,9 +1,15 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import { Agent, request as httpRequest } from 'node:http'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { AboutYouEventName } from '../../lib/partners/aboutyou/codec.js'
-import { aboutYouOrderItemsFixture, apiKeyHeader, basicAuthHeader, musementOrderItemFixture } from '../../lib/testing/index.js'
+import {
+  aboutYouOrderItemsFixture,
+  apiKeyHeader,
+  basicAuthHeader,
+  musementOrderItemFixture,
+  SIMULATED_ATTEMPT_HEADER,
+  simulatePartner,
+  type SimulatedAnswer
+} from '../../lib/testing/index.js'
 
 /** mulberry32, a tiny seeded PRNG: enough to make a run's events and decisions reproducible from its seed. */
 export const mulberry32 = (seed: number) => {
@@ -80,36 +86,22 @@ export const aboutYouEvents = (count: number): SimEvent[] =>
     return { key: `${event}:${subscription}:${id}`, path: ABOUT_YOU_PATH, body: JSON.stringify(body), headers: apiKeyHeader(ABOUT_YOU_API_KEY) }
   })
 
-/** Fisher-Yates with a seeded PRNG. */
-export const shuffle = <T>(rng: () => number, items: ReadonlyArray<T>): T[] => {
-  const out = [...items]
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1))
-    const a = out[i]
-    const b = out[j]
-    if (a === undefined || b === undefined) continue
-    out[i] = b
-    out[j] = a
-  }
-  return out
-}
-
 const Acknowledged = t.type({ status: t.keyof({ processed: null, duplicate: null, stale: null }) })
 const Refused = t.type({ type: t.string })
 
 /** What the partner saw. Every 200 answer's body status is kept per key; `refusedTypes` counts problem types. */
 export interface PartnerReport {
   readonly deliveries: number
-  attempts: number
-  readonly statuses: Map<number, number>
-  readonly refusedTypes: Map<string, number>
+  readonly attempts: number
+  readonly statuses: ReadonlyMap<number, number>
+  readonly refusedTypes: ReadonlyMap<string, number>
   /** Key -> the `status` of each 200 answer (`processed`, `duplicate`, `stale`). */
-  readonly acknowledged: Map<string, string[]>
+  readonly acknowledged: ReadonlyMap<string, string[]>
   /** Attempt ids answered 503. */
-  readonly unavailable: Set<string>
-  readonly undelivered: string[]
-  networkErrors: number
-  durationMs: number
+  readonly unavailable: ReadonlySet<string>
+  readonly undelivered: ReadonlyArray<string>
+  readonly networkErrors: number
+  readonly durationMs: number
 }
 
 export interface PartnerOptions {
@@ -125,27 +117,8 @@ export interface PartnerOptions {
   readonly onDelivered?: (delivered: number) => void
 }
 
-/** The header that names an attempt, so a test can tell which attempt reached a handler. */
-export const ATTEMPT_HEADER = 'x-sim-attempt'
-
-interface Answer {
-  readonly status: number
-  readonly text: string
-}
-
-const post = (agent: Agent, port: number, e: SimEvent, attempt: string): Promise<Answer> =>
-  new Promise((resolve, reject) => {
-    const headers = { ...e.headers, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(e.body)), [ATTEMPT_HEADER]: attempt }
-    const req = httpRequest({ agent, host: '127.0.0.1', port, path: e.path, method: 'POST', headers }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', reject)
-    })
-    req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')))
-    req.on('error', reject)
-    req.end(e.body)
-  })
+/** The header (as Node lower-cases it) that names an attempt, so a test can tell which attempt reached a handler. */
+export const ATTEMPT_HEADER = SIMULATED_ATTEMPT_HEADER.toLowerCase()
 
 const parse = (text: string): unknown => {
   try {
@@ -158,66 +131,50 @@ const parse = (text: string): unknown => {
 const bump = <K>(m: Map<K, number>, k: K): void => void m.set(k, (m.get(k) ?? 0) + 1)
 
 /**
- * A partner that sends every event 1-3 times (decided per event by the seed), shuffled, `concurrency` at a time,
- * each attempt to a random instance, and retries every non-200 answer after a short capped backoff (not the
- * multi-second Retry-After, to keep the test short) until it gets a 200 or runs out of attempts or time.
+ * The package's own partner simulator (`express-partner-webhooks/testing`), set up like a busy partner: every event
+ * 1-3 times, shuffled, `concurrency` at a time, each attempt to a random instance, every non-200 retried after a
+ * short capped backoff (not the multi-second Retry-After, to keep the test short). This adapter keeps per-key books.
  */
 export const runPartner = async (o: PartnerOptions): Promise<PartnerReport> => {
-  const rng = mulberry32(o.seed)
-  const plan = shuffle(rng, o.events.flatMap((e) => Array.from({ length: 1 + Math.floor(rng() * 3) }, () => e)))
-  const report: PartnerReport = {
-    deliveries: plan.length,
-    attempts: 0,
-    statuses: new Map(),
-    refusedTypes: new Map(),
-    acknowledged: new Map(),
-    unavailable: new Set(),
-    undelivered: [],
-    networkErrors: 0,
-    durationMs: 0
-  }
-  const agent = new Agent({ keepAlive: true, maxSockets: o.concurrency })
-  const started = performance.now()
-  const deadline = started + o.deadlineMs
-  let next = 0
+  const refusedTypes = new Map<string, number>()
+  const acknowledged = new Map<string, string[]>()
+  const unavailable = new Set<string>()
   let delivered = 0
-
-  const deliver = async (index: number, e: SimEvent): Promise<void> => {
-    for (let attempt = 1; attempt <= o.maxAttemptsPerDelivery && performance.now() < deadline; attempt++) {
-      const id = `${index}.${attempt}`
-      const port = o.ports[Math.floor(chance(o.seed, `to:${id}`) * o.ports.length)] ?? 0
-      report.attempts++
-      const answer = await post(agent, port, e, id).catch(() => undefined)
-      if (answer === undefined) report.networkErrors++
-      else {
-        bump(report.statuses, answer.status)
-        const body = parse(answer.text)
-        const ack = Acknowledged.decode(body)
-        if (answer.status === 200 && E.isRight(ack)) {
-          report.acknowledged.set(e.key, [...(report.acknowledged.get(e.key) ?? []), ack.right.status])
-          o.onDelivered?.(++delivered)
-          return
-        }
-        const refused = Refused.decode(body)
-        bump(report.refusedTypes, `${answer.status} ${E.isRight(refused) ? refused.right.type : 'no problem body'}`)
-        if (answer.status === 503) report.unavailable.add(id)
-      }
-      await sleep(Math.min(50, 2 ** attempt) * (0.5 + chance(o.seed, `backoff:${id}`)))
+  const onAnswer = (a: SimulatedAnswer): void => {
+    const key = o.events[a.delivery]?.key ?? ''
+    const body = parse(a.body)
+    const ack = Acknowledged.decode(body)
+    if (a.status === 200 && E.isRight(ack)) {
+      acknowledged.set(key, [...(acknowledged.get(key) ?? []), ack.right.status])
+      o.onDelivered?.(++delivered)
+      return
     }
-    report.undelivered.push(`${e.key} (delivery ${index})`)
+    if (a.status === 0) return
+    const refused = Refused.decode(body)
+    bump(refusedTypes, `${a.status} ${E.isRight(refused) ? refused.right.type : 'no problem body'}`)
+    if (a.status === 503) unavailable.add(a.id)
   }
-
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < plan.length; i = next++) {
-      const e = plan[i]
-      if (e !== undefined) await deliver(i, e)
-    }
+  const report = await simulatePartner({
+    targets: o.ports.map((port) => `http://127.0.0.1:${port}`),
+    deliveries: o.events.map((e) => ({ path: e.path, body: e.body, headers: e.headers })),
+    copies: [1, 3],
+    shuffle: true,
+    concurrency: o.concurrency,
+    maxAttempts: o.maxAttemptsPerDelivery,
+    retryDelayMs: (attempt) => Math.min(50, 2 ** attempt) * 0.75,
+    deadlineMs: o.deadlineMs,
+    seed: o.seed,
+    onAnswer
+  })
+  return {
+    deliveries: report.sent,
+    attempts: report.attempts,
+    statuses: report.statuses,
+    refusedTypes,
+    acknowledged,
+    unavailable,
+    undelivered: report.undelivered.map((u) => `${o.events[u.delivery]?.key ?? '?'} (copy ${u.id}, last status ${u.lastStatus})`),
+    networkErrors: report.statuses.get(0) ?? 0,
+    durationMs: report.durationMs
   }
-  try {
-    await Promise.all(Array.from({ length: o.concurrency }, worker))
-  } finally {
-    agent.destroy()
-  }
-  report.durationMs = performance.now() - started
-  return report
 }
