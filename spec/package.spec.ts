@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { execFile } from 'node:child_process'
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -8,18 +8,33 @@ import * as lib from '../lib/index.js'
 import * as kit from '../lib/testing/index.js'
 
 // What users get from npm: build, `npm pack`, install the tarball into a fresh project, then load it with plain node
-// (require and import) and compile a strict TypeScript consumer, as helmet's project-setups test does.
+// (require and import) and compile a strict TypeScript consumer, as helmet's project-setups test does. The same
+// project then follows the README quick start (fixtures/package/quickstart) as ESM and as CJS, and runs the test a
+// user writes for it with the kit under `node --test`.
 // Slow (an npm install), so `npm run test:express4` skips it: packaging does not depend on the Express major.
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FIXTURES = join(ROOT, 'spec', 'fixtures', 'package')
 const SHIPPED_FILES = new Set(['package.json', 'LICENSE', 'README.md', 'CHANGELOG.md'])
+const QUICKSTART_FILES = ['app.ts', 'stand-ins.ts', 'test-env.ts', 'app.test.ts', 'tsconfig.json']
+/** The `test(...)` calls in quickstart/app.test.ts. */
+const QUICKSTART_TESTS = 4
+/** Each copy of the quick start gets a package.json whose `type` makes tsc and node treat its .ts/.js as ESM or CJS. */
+const BUILDS = [
+  { build: 'esm', title: 'ESM ("type": "module")', type: 'module' },
+  { build: 'cjs', title: 'CJS ("type": "commonjs")', type: 'commonjs' }
+] as const
 
 // npm exports its own settings to scripts (npm_config_local_prefix points at this repository); a nested npm that
 // inherits them would install into the repository instead of the temporary project.
 const childEnv: NodeJS.ProcessEnv = Object.fromEntries(
   Object.entries(process.env).filter(
-    ([key]) => key !== 'INIT_CWD' && key !== 'npm_config_local_prefix' && !/^npm_(package|lifecycle)_/.test(key)
+    ([key]) =>
+      key !== 'INIT_CWD' &&
+      key !== 'npm_config_local_prefix' &&
+      // set when this spec itself runs under `node --test`; it would change how the nested `node --test` reports
+      key !== 'NODE_TEST_CONTEXT' &&
+      !/^npm_(package|lifecycle)_/.test(key)
   )
 )
 
@@ -45,6 +60,12 @@ const listFiles = async (dir: string): Promise<ReadonlyArray<string>> => {
 }
 
 const lastJsonLine = (stdout: string): unknown => JSON.parse(stdout.trim().split('\n').at(-1) ?? 'null')
+
+/** The counts of `node --test --test-reporter=tap`'s closing summary (the last of each, should subtests repeat them). */
+const tapSummary = (tap: string): Record<string, number> =>
+  Object.fromEntries(
+    [...tap.matchAll(/^# (tests|pass|fail|cancelled|skipped|todo) (\d+)$/gm)].map((m) => [m[1] ?? '', Number(m[2])])
+  )
 
 const runtimeExportNames = {
   root: Object.keys(lib).sort(),
@@ -75,6 +96,13 @@ describe('the packed package', function () {
     await copyFile(join(ROOT, 'spec', 'fixtures', 'musement', 'order-item.json'), join(consumer, 'order-item.json'))
     await Promise.all(
       ['consumer.mts', 'consumer.cts', 'consumer.ts'].map((name) => copyFile(join(FIXTURES, 'consumer.ts'), join(consumer, name)))
+    )
+    await Promise.all(
+      BUILDS.map(async ({ build, type }) => {
+        await mkdir(join(consumer, build))
+        await writeFile(join(consumer, build, 'package.json'), `${JSON.stringify({ type })}\n`)
+        await Promise.all(QUICKSTART_FILES.map((name) => copyFile(join(FIXTURES, 'quickstart', name), join(consumer, build, name))))
+      })
     )
     await run(
       'npm',
@@ -130,6 +158,33 @@ describe('the packed package', function () {
   it('types a strict consumer under moduleResolution bundler', async () => {
     await node([join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.bundler.json'], consumer)
   })
+
+  for (const { build, title } of BUILDS) {
+    it(`${title}: the README quick start compiles in strict TypeScript, and a node:test test of it written with the kit passes`, async () => {
+      const dir = join(consumer, build)
+      const other = build === 'esm' ? 'cjs' : 'esm'
+      const tsc = join(consumer, 'node_modules', 'typescript', 'bin', 'tsc')
+      // One tsc run both type-checks and emits; --listFiles shows which of the package's builds the types came from.
+      const files = await node([tsc, '-p', 'tsconfig.json', '--listFiles'], dir)
+      for (const entry of ['index.d.ts', 'testing/index.d.ts']) {
+        expect(files, `${build} types are used`).to.include(`express-partner-webhooks/dist/${build}/${entry}`)
+        expect(files, `${other} types are not used`).not.to.include(`express-partner-webhooks/dist/${other}/${entry}`)
+      }
+      const emitted = await readFile(join(dir, 'build', 'app.js'), 'utf8')
+      if (build === 'esm') expect(emitted).to.match(/^import \{ musementOrderItem \} from 'express-partner-webhooks';$/m)
+      else expect(emitted).to.match(/= require\("express-partner-webhooks"\);$/m)
+
+      const tap = await run(process.execPath, ['--test', '--test-reporter=tap', join('build', 'app.test.js')], dir, 90_000)
+      expect(tapSummary(tap), tap).to.deep.equal({
+        tests: QUICKSTART_TESTS,
+        pass: QUICKSTART_TESTS,
+        fail: 0,
+        cancelled: 0,
+        skipped: 0,
+        todo: 0
+      })
+    })
+  }
 
   it('passes @arethetypeswrong/cli on the tarball', async () => {
     await run('npx', ['--no', '--', 'attw', tarball, '--format', 'ascii', '--no-color'], ROOT, 60_000)

@@ -275,7 +275,9 @@ describe('core/pipeline (delivery guarantees)', () => {
       const server = app.listen(0, '127.0.0.1')
       await new Promise((r) => server.once('listening', r))
       try {
-        const { port } = server.address() as AddressInfo
+        const address: AddressInfo | string | null = server.address()
+        if (address === null || typeof address === 'string') throw new Error('expected a TCP address')
+        const { port } = address
         const body = JSON.stringify(v(22))
         const req = httpRequest({ host: '127.0.0.1', port, path: PATH, method: 'POST', headers: { ...auth, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } })
         req.on('error', () => undefined)
