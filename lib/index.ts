@@ -19,6 +19,7 @@ export type {
   Outcome,
   OutcomeKind,
   PartnerSpec,
+  RedactedHeaders,
   Rejection,
   WebhookHandler,
   WebhookLocals,

@@ -44,10 +44,61 @@ export const toFieldProblems = (errors: t.Errors): FieldProblem[] => {
   return [...seen.values()]
 }
 
-/** Runs `codec` on an unknown body; failures become a `webhook.payload.invalid` problem with a capped list. */
+interface KeyPath {
+  readonly key: string
+  readonly up: KeyPath | undefined
+}
+
+// Keys come from the sender here (unlike codec errors, whose paths the codec's shape bounds), so the pointer is cut
+// to its ancestors within this many characters to keep the answer small.
+const MAX_POINTER_LENGTH = 200
+
+const locate = (path: KeyPath): FieldProblem => {
+  const keys: string[] = []
+  for (let p: KeyPath | undefined = path; p !== undefined; p = p.up) keys.push(`/${escapePointer(p.key)}`)
+  let pointer = ''
+  for (const key of keys.reverse()) {
+    if (pointer.length + key.length > MAX_POINTER_LENGTH) return { path: pointer, message: 'the key __proto__ is not accepted (found below this path)' }
+    pointer += key
+  }
+  return { path: pointer, message: 'the key __proto__ is not accepted' }
+}
+
+/**
+ * Walks a parsed JSON value once, iteratively (a body may nest 100 000 levels deep), building a location only when
+ * it needs one. Returns where the first `__proto__` key is, if there is one, and turns every `-0` into `0` in place:
+ * JSON.parse keeps the sign, JSON.stringify drops it, so a `-0` that reached the handler made an event that did not
+ * survive encode, send and decode unchanged (deep equality tells the zeros apart). Codecs cannot do it themselves:
+ * io-ts keeps the original wherever the decoded value is `===` to it, and `-0 === 0`.
+ */
+export const prepareJson = (value: unknown): FieldProblem | undefined => {
+  const stack: Array<readonly [unknown, KeyPath | undefined]> = [[value, undefined]]
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [v, path] = top
+    if (typeof v !== 'object' || v === null) continue
+    for (const [key, child] of Object.entries(v)) {
+      if (key === '__proto__') return locate({ key, up: path })
+      if (Object.is(child, -0)) Reflect.set(v, key, 0)
+      else stack.push([child, { key, up: path }])
+    }
+  }
+  return undefined
+}
+
+/**
+ * Runs `codec` on an unknown body (a parsed JSON value, which {@link prepareJson} may change); failures become a
+ * `webhook.payload.invalid` problem with a capped list.
+ *
+ * A `__proto__` key anywhere is refused first. JSON.parse makes it an ordinary own key, but io-ts copies a partly
+ * decoded object with `Object.assign` (its ES5 `__assign`), which assigns it and so sets the copy's prototype: a
+ * required field missing from the body then passed the codec as an inherited value (`{"__proto__":{"order_item_status":
+ * "OK"}, ...}` without its own status was handed to the handler), along with any other member of that object.
+ */
 export const decodeWith =
   <A>(codec: t.Decoder<unknown, A>) =>
   (body: unknown): E.Either<Problem, A> => {
+    const proto = prepareJson(body)
+    if (proto !== undefined) return E.left(invalidPayload([proto], 1))
     const result = codec.decode(body)
     if (E.isRight(result)) return result
     const problems = toFieldProblems(result.left)

@@ -1,5 +1,7 @@
+import * as E from 'fp-ts/lib/Either.js'
 import type { DeliveryStore } from './delivery.js'
 import type { StaleVersions } from './exactly-once.js'
+import { ipAllowlist, parseRange, type IpAllowlist } from './ip-allowlist.js'
 import type { ResolvedOptions, WebhookOptions } from './types.js'
 
 /** body-parser's default, which is far above any real order-item webhook (a Musement body is about 500 bytes). */
@@ -11,7 +13,7 @@ export const DEFAULT_LIMIT = 100 * 1024
  */
 export const DEFAULT_LEASE_MS = 2 * 60 * 1000
 
-export const COMMON_OPTION_KEYS = ['handler', 'onReject', 'limit', 'store', 'leaseMs', 'staleVersions', 'onOutcome'] as const
+export const COMMON_OPTION_KEYS = ['handler', 'onReject', 'limit', 'store', 'leaseMs', 'staleVersions', 'onOutcome', 'allowIps'] as const
 
 const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: 1024 * 1024 }
 
@@ -101,6 +103,20 @@ const resolveStale = (factory: string, mode: unknown): StaleVersions => {
   throw optionError(factory, `\`staleVersions\` must be 'skip' or 'deliver', got ${JSON.stringify(mode)}`)
 }
 
+const resolveAllowIps = (factory: string, allowIps: unknown): IpAllowlist | undefined => {
+  if (allowIps === undefined) return undefined
+  const list: ReadonlyArray<unknown> = Array.isArray(allowIps) ? allowIps : [allowIps]
+  if (list.length === 0) throw optionError(factory, '`allowIps` is empty: list at least one address or CIDR range, or leave the option out')
+  const ranges = list.map((entry, i) => {
+    const where = Array.isArray(allowIps) ? `allowIps[${i}]` : 'allowIps'
+    if (typeof entry !== 'string') throw optionError(factory, `\`${where}\` must be a string such as '203.0.113.7' or '2001:db8::/32'`)
+    const range = parseRange(entry)
+    if (E.isLeft(range)) throw optionError(factory, `\`${where}\` ${JSON.stringify(entry)} ${range.left}`)
+    return range.right
+  })
+  return ipAllowlist(ranges)
+}
+
 /** Validates and freezes the options every partner shares. Runs once, when the factory is called. */
 export const resolveCommonOptions = <A>(factory: string, options: WebhookOptions<A>): ResolvedOptions<A> =>
   Object.freeze({
@@ -110,5 +126,6 @@ export const resolveCommonOptions = <A>(factory: string, options: WebhookOptions
     store: resolveStore(factory, options.store),
     leaseMs: resolveLease(factory, options.leaseMs),
     staleVersions: resolveStale(factory, options.staleVersions),
-    onOutcome: optionalFunction(factory, 'onOutcome', options.onOutcome)
+    onOutcome: optionalFunction(factory, 'onOutcome', options.onOutcome),
+    allowIps: resolveAllowIps(factory, options.allowIps)
   })

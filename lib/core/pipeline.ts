@@ -5,15 +5,27 @@ import { memoryStore } from '../stores/memory.js'
 import { decodeWith } from './decode.js'
 import type { DeliveryKey, DeliveryStore } from './delivery.js'
 import { claimDelivery, settle, type DeliveryInfo } from './exactly-once.js'
+import { checkSource } from './ip-allowlist.js'
 import { methodNotAllowed, problemBody, sendProblem, type Problem } from './problem.js'
-import { checkContentType, readJsonBody } from './read-body.js'
+import { checkContentType, closeAfterAnswer, readJsonBody } from './read-body.js'
+import { redactHeaders } from './redact.js'
 import type { Outcome, PartnerSpec, Rejection, ResolvedOptions, WebhookMiddleware, WebhookRequest, WebhookResponse } from './types.js'
 
-// Everything is checked from the request line and headers first, so a stranger's body is never read.
-const checkHeaders = <A>(spec: PartnerSpec<A>, req: WebhookRequest<unknown>): E.Either<Problem, void> =>
+// Node keeps only the first of several Authorization lines (RFC 9110 makes it a singleton field), so `Basic <valid>`
+// followed by `Basic <other>` passed on the first alone, while a proxy in front may have read the last. Joined like a
+// list header (as Node already joins repeated X-API-Key lines), the copies no longer parse as one credential.
+const credentialHeaders = (req: WebhookRequest<unknown>): WebhookRequest<unknown>['headers'] => {
+  const all = req.headersDistinct['authorization']
+  return all !== undefined && all.length > 1 ? { ...req.headers, authorization: all.join(', ') } : req.headers
+}
+
+// Everything is checked from the source address, request line and headers first, so a stranger's body is never
+// read. The address comes first: a refused address learns nothing else about the endpoint.
+const checkHeaders = <A>(spec: PartnerSpec<A>, options: ResolvedOptions<A>, req: WebhookRequest<unknown>): E.Either<Problem, void> =>
   pipe(
-    req.method === 'POST' ? E.right(undefined) : E.left(methodNotAllowed(req.method)),
-    E.flatMap(() => spec.authenticate(req.headers)),
+    checkSource(options.allowIps, req.ip),
+    E.flatMap(() => (req.method === 'POST' ? E.right(undefined) : E.left(methodNotAllowed(req.method)))),
+    E.flatMap(() => spec.authenticate(credentialHeaders(req))),
     E.flatMap(() => checkContentType(req.headers))
   )
 
@@ -22,7 +34,8 @@ const toRejection = (partner: string, req: WebhookRequest<unknown>, p: Problem):
   ...problemBody(p),
   method: req.method,
   path: req.originalUrl.split('?')[0] ?? '',
-  ip: req.ip
+  ip: req.ip,
+  headers: redactHeaders(req.headers)
 })
 
 /**
@@ -92,11 +105,13 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     const reporterFor = (key: string | undefined) => (o: Omit<Outcome, 'partner' | 'durationMs' | 'key'>) =>
       callHook(options.onOutcome, { partner: spec.partner, key, durationMs: performance.now() - started, ...o })
     const reject = (p: Problem): void => {
+      // Refused while the body may still be arriving: read no more than a little of it after the answer.
+      closeAfterAnswer(req)
       sendProblem(res, p)
       callHook(options.onReject, toRejection(spec.partner, req, p))
       reporterFor(undefined)({ outcome: 'rejected', status: p.status, type: p.type })
     }
-    const gate = checkHeaders(spec, req)
+    const gate = checkHeaders(spec, options, req)
     if (E.isLeft(gate)) return reject(gate.left)
     const event = E.flatMap(await readJsonBody(req, options.limit), decode)
     if (E.isLeft(event)) return reject(event.left)

@@ -11,6 +11,7 @@ export interface FieldProblem {
  * RFC 9457 §3.1.1) and stays stable across releases, so callers can branch on it.
  */
 export type ProblemType =
+  | 'webhook.ip.forbidden'
   | 'webhook.method.not_allowed'
   | 'webhook.auth.missing'
   | 'webhook.auth.invalid'
@@ -45,6 +46,10 @@ const problem = (
   ...(detail === undefined ? {} : { detail }),
   ...(headers === undefined ? {} : { headers })
 })
+
+// The allowlist itself and the address as seen are left out: `onReject` has the address for the app's logs.
+export const ipForbidden = (): Problem =>
+  problem('webhook.ip.forbidden', 403, 'Forbidden', 'requests from this source address are not accepted')
 
 export const methodNotAllowed = (method: string): Problem =>
   problem('webhook.method.not_allowed', 405, 'Method not allowed', `${method.slice(0, 16)} is not accepted here; send POST`, {

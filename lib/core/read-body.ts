@@ -92,3 +92,36 @@ export const readJsonBody = async (req: IncomingMessage & { body?: unknown }, li
   const bytes = await readStream(req, limit)
   return E.flatMap(bytes, parseJson)
 }
+
+// How much of an unfinished body is still read after an early answer, and for how long (see `closeAfterAnswer`).
+export const LINGER_MAX_BYTES = 256 * 1024
+export const LINGER_MAX_MS = 2000
+
+/**
+ * For a request answered before its body was complete (refused from its headers, or past `limit`). Node drains the
+ * rest of such a body to keep the connection alive, however large: a stranger's 50 MB upload was read to the end.
+ * Closing at once is no better, because a sender still writing then gets a reset instead of the answer. So, as
+ * RFC 9112 §9.6 advises (a staged disconnect, like nginx's lingering close), at most `LINGER_MAX_BYTES` more are
+ * read and discarded, for at most `LINGER_MAX_MS`, while the answer goes out; then the connection is closed. A sender
+ * that finishes within that keeps its connection. Call it before answering: reading from here on also keeps Node
+ * from taking over the drain once the answer is sent.
+ */
+export const closeAfterAnswer = (req: IncomingMessage): void => {
+  if (req.complete || req.destroyed) return
+  let read = 0
+  const stop = (): void => {
+    clearTimeout(timer)
+    req.off('data', onData).off('end', stop).off('close', stop)
+  }
+  const close = (): void => {
+    stop()
+    req.socket.destroy()
+  }
+  const onData = (chunk: Buffer): void => {
+    read += chunk.length
+    if (read > LINGER_MAX_BYTES) close()
+  }
+  const timer = setTimeout(close, LINGER_MAX_MS).unref()
+  req.on('data', onData).once('end', stop).once('close', stop)
+  req.resume()
+}

@@ -3,6 +3,7 @@ import type * as t from 'io-ts'
 import type { Authenticator } from './auth.js'
 import type { DeliveryKey, DeliveryStore } from './delivery.js'
 import type { DeliveryInfo, StaleVersions } from './exactly-once.js'
+import type { IpAllowlist } from './ip-allowlist.js'
 import type { FieldProblem, ProblemType } from './problem.js'
 
 // Express's default route parameter and query types, read off `Request` so that only `express` itself is imported.
@@ -47,6 +48,9 @@ export interface Outcome {
   readonly error?: unknown
 }
 
+/** Request headers as hooks see them: credential headers (see `REDACTED_HEADERS`) have the value `'[redacted]'`. */
+export type RedactedHeaders = Readonly<Record<string, string | ReadonlyArray<string>>>
+
 /** What `onReject` receives for every refused request. Credentials and bodies are never part of it. */
 export interface Rejection {
   readonly partner: string
@@ -58,6 +62,8 @@ export interface Rejection {
   readonly method: string
   readonly path: string
   readonly ip: string | undefined
+  /** The request headers, with Authorization, Proxy-Authorization, X-API-Key and Cookie values redacted. */
+  readonly headers: RedactedHeaders
 }
 
 /** Options every partner factory accepts. */
@@ -76,6 +82,13 @@ export interface WebhookOptions<A> {
   readonly staleVersions?: StaleVersions
   /** Sees how every request ended (processed, duplicate, stale, busy, rejected, failed), with key and duration. */
   readonly onOutcome?: (outcome: Outcome) => void
+  /**
+   * Source addresses allowed to call (`'203.0.113.7'`, `'203.0.113.0/24'`, `'2001:db8::/32'`), checked against
+   * `req.ip` before anything else; any other address gets 403. In addition to credentials, not instead of them:
+   * to rely on the allowlist alone, also pass `dangerouslyDisableAuthentication: true`. Behind a proxy, set Express's
+   * `trust proxy` so that `req.ip` is the sender's address rather than the proxy's.
+   */
+  readonly allowIps?: string | ReadonlyArray<string>
 }
 
 /** Options once validated: defaults applied, frozen. */
@@ -87,6 +100,7 @@ export interface ResolvedOptions<A> {
   readonly leaseMs: number
   readonly staleVersions: StaleVersions
   readonly onOutcome: ((outcome: Outcome) => void) | undefined
+  readonly allowIps: IpAllowlist | undefined
 }
 
 /** Everything partner-specific the shared pipeline needs. A new partner is a codec, an authenticator and this. */

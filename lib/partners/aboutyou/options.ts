@@ -20,6 +20,9 @@ const resolveApiKeys = (factory: string, apiKeys: unknown): ReadonlyArray<string
     if (typeof key !== 'string' || key === '') throw optionError(factory, `\`${where}\` must be a non-empty string, the key About You sends in X-API-Key`)
     // HTTP strips leading and trailing whitespace from header values (RFC 9110 §5.5), so such a key never matches.
     if (key.trim() !== key) throw optionError(factory, `\`${where}\` must not start or end with whitespace`)
+    // Node reads header bytes as latin1, so a key with other characters never equals what a UTF-8 sender's header
+    // decodes to: the middleware would refuse About You forever.
+    if (!/^[\x20-\x7e]+$/.test(key)) throw optionError(factory, `\`${where}\` must be printable ASCII, as HTTP header values are`)
     return key
   })
 }

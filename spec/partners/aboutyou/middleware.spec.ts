@@ -358,6 +358,8 @@ describe('partners/aboutyou/middleware', () => {
         check({ apiKeys: ['ok', ''] }, /`apiKeys\[1\]` must be a non-empty string/)
         check({ apiKeys: [42] }, /`apiKeys\[0\]` must be a non-empty string/)
         check({ apiKeys: ' padded ' }, /must not start or end with whitespace/)
+        check({ apiKeys: ['ok', 'schlüssel'] }, /`apiKeys\[1\]` must be printable ASCII/)
+        check({ apiKeys: 'tab\tkey' }, /must be printable ASCII/)
         check({ apiKeys: 'k', dangerouslyDisableAuthentication: true }, /not both/)
         check({ apiKey: 'k' }, /unknown option `apiKey`. Did you mean `apiKeys`\?/)
         check({ apiKeys: 'k', limit: '10 parsecs' }, /`limit` must be/)
