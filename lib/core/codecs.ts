@@ -3,6 +3,7 @@ import * as t from 'io-ts'
 // Building blocks shared by the partner codecs. Every check is a strict regular expression or arithmetic bound
 // applied before conversion, because `Number()` ("1e3", " 12", "0x1f") and `Date.parse` ("2018-02-31") are lax.
 
+/** The brand of {@link DigitString}: a string checked to hold digits only. */
 export interface DigitStringBrand {
   readonly DigitString: unique symbol
 }
@@ -27,6 +28,7 @@ export const NumberFromDigitString = new t.Type<number, string, unknown>(
   String
 )
 
+/** The brand of {@link Uuid}: a string checked to be a textual UUID. */
 export interface UuidBrand {
   readonly Uuid: unique symbol
 }

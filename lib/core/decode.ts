@@ -86,7 +86,7 @@ export const prepareJson = (value: unknown): FieldProblem | undefined => {
 }
 
 /**
- * Runs `codec` on an unknown body (a parsed JSON value, which {@link prepareJson} may change); failures become a
+ * Runs `codec` on an unknown body (a parsed JSON value, which `prepareJson` may change); failures become a
  * `webhook.payload.invalid` problem with a capped list.
  *
  * A `__proto__` key anywhere is refused first. JSON.parse makes it an ordinary own key, but io-ts copies a partly

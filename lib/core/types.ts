@@ -6,15 +6,13 @@ import type { DeliveryInfo, StaleVersions } from './exactly-once.js'
 import type { IpAllowlist } from './ip-allowlist.js'
 import type { FieldProblem, ProblemType } from './problem.js'
 
-// Express's default route parameter and query types, read off `Request` so that only `express` itself is imported.
-type ParamsDictionary = Request['params']
-type Query = Request['query']
 
 /** `res.locals` after the middleware: `webhook` describes the delivery (key, staleness) for `next()`-style routes. */
 export type WebhookLocals = { webhook: DeliveryInfo }
 
 /** An Express request whose `body` is the decoded event `A`. Use it to type handlers written in other files. */
-export type WebhookRequest<A> = Request<ParamsDictionary, unknown, A, Query, WebhookLocals>
+// Express's default route parameter and query types are read off `Request`, so only `express` itself is imported.
+export type WebhookRequest<A> = Request<Request['params'], unknown, A, Request['query'], WebhookLocals>
 
 /** The response a webhook route writes; `res.locals.webhook` is typed. */
 export type WebhookResponse = Response<unknown, WebhookLocals>
@@ -23,7 +21,7 @@ export type WebhookResponse = Response<unknown, WebhookLocals>
  * The middleware a factory returns. Its `ReqBody` type parameter is the decoded event, so the next handler on
  * the same route reads a typed `req.body` (and `res.locals.webhook`) without a cast.
  */
-export type WebhookMiddleware<A> = RequestHandler<ParamsDictionary, unknown, A, Query, WebhookLocals>
+export type WebhookMiddleware<A> = RequestHandler<Request['params'], unknown, A, Request['query'], WebhookLocals>
 
 /**
  * Called once per delivery (never again for a duplicate). Resolve to have the middleware record the delivery as

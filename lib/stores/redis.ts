@@ -10,7 +10,9 @@ const FACTORY = 'redisStore'
  * dependency of this package, the app brings its own client.
  */
 export interface RedisScriptClient {
+  /** EVALSHA: runs a script Redis has cached, by its SHA-1. */
   evalsha(sha1: string, numkeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>
+  /** EVAL: runs (and caches) a script, used once after NOSCRIPT. */
   eval(script: string, numkeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>
 }
 

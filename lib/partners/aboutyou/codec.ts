@@ -71,6 +71,7 @@ export type AboutYouShipment = t.TypeOf<typeof AboutYouShipment>
 
 /** The three event names, in the order the vendor documents them. */
 export const ABOUT_YOU_EVENT_NAMES = ['order_items.shipped', 'order_items.cancelled', 'order_items.returned'] as const
+/** One of the three event names: `order_items.shipped`, `order_items.cancelled`, `order_items.returned`. */
 export type AboutYouEventName = (typeof ABOUT_YOU_EVENT_NAMES)[number]
 
 const envelope = <N extends AboutYouEventName>(event: N, name: string) =>
@@ -81,6 +82,7 @@ const envelope = <N extends AboutYouEventName>(event: N, name: string) =>
     ],
     name
   )
+// The codec type of one event; only its TypeOf/OutputOf are public (as AboutYouEvent and AboutYouEventWire).
 type EnvelopeC<N extends AboutYouEventName> = ReturnType<typeof envelope<N>>
 
 /** `ShipmentItemsShippedWebhookSchema`, the body of `order_items.shipped`. */
@@ -101,10 +103,15 @@ export type AboutYouEvent<N extends AboutYouEventName = AboutYouEventName> = t.T
 /** The wire form (what About You sends) of an event whose name is one of `N`. */
 export type AboutYouEventWire<N extends AboutYouEventName = AboutYouEventName> = t.OutputOf<EnvelopeC<N>>
 
+/** A decoded `order_items.shipped` event. */
 export type AboutYouOrderItemsShippedEvent = t.TypeOf<typeof AboutYouOrderItemsShipped>
+/** A decoded `order_items.cancelled` event. */
 export type AboutYouOrderItemsCancelledEvent = t.TypeOf<typeof AboutYouOrderItemsCancelled>
+/** A decoded `order_items.returned` event. */
 export type AboutYouOrderItemsReturnedEvent = t.TypeOf<typeof AboutYouOrderItemsReturned>
+/** A decoded event of any of the three names. */
 export type AboutYouOrderItemsEvent = t.TypeOf<typeof AboutYouOrderItemsEvent>
+/** One order item as About You sends it (the input of {@link AboutYouOrderItem}). */
 export type AboutYouOrderItemWire = t.OutputOf<typeof AboutYouOrderItem>
 
 // Indexing this mapped type with a generic name `N` gives `EnvelopeC<N>`, so the delegation below needs no cast.
