@@ -7,9 +7,12 @@ export const MAX_LISTED_ERRORS = 10
 
 const escapePointer = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1')
 
-// Union and intersection members add an index to the io-ts context that is not a location in the JSON document.
+// Union and intersection members add an index to the io-ts context that is not a location in the JSON document. An
+// exact codec passes its context on unchanged, so an exact intersection's members add one too.
 const isCombinator = (type: t.Decoder<unknown, unknown> | undefined): boolean =>
-  type instanceof t.UnionType || type instanceof t.IntersectionType
+  type instanceof t.UnionType ||
+  type instanceof t.IntersectionType ||
+  (type instanceof t.ExactType && type.type instanceof t.IntersectionType)
 
 const describe = (value: unknown): string => {
   if (value === null) return 'null'

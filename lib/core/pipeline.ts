@@ -14,7 +14,11 @@ import type { Outcome, PartnerSpec, Rejection, ResolvedOptions, WebhookMiddlewar
 // Node keeps only the first of several Authorization lines (RFC 9110 makes it a singleton field), so `Basic <valid>`
 // followed by `Basic <other>` passed on the first alone, while a proxy in front may have read the last. Joined like a
 // list header (as Node already joins repeated X-API-Key lines), the copies no longer parse as one credential.
+// Counted in rawHeaders first: `headersDistinct` builds an array for every header of the request on first use.
 const credentialHeaders = (req: WebhookRequest<unknown>): WebhookRequest<unknown>['headers'] => {
+  let lines = 0
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]?.toLowerCase() === 'authorization') lines++
+  if (lines < 2) return req.headers
   const all = req.headersDistinct['authorization']
   return all !== undefined && all.length > 1 ? { ...req.headers, authorization: all.join(', ') } : req.headers
 }
@@ -23,7 +27,8 @@ const credentialHeaders = (req: WebhookRequest<unknown>): WebhookRequest<unknown
 // read. The address comes first: a refused address learns nothing else about the endpoint.
 const checkHeaders = <A>(spec: PartnerSpec<A>, options: ResolvedOptions<A>, req: WebhookRequest<unknown>): E.Either<Problem, void> =>
   pipe(
-    checkSource(options.allowIps, req.ip),
+    // `req.ip` runs Express's trust-proxy parsing, so it is read only when there is an allowlist to check.
+    options.allowIps === undefined ? E.right(undefined) : checkSource(options.allowIps, req.ip),
     E.flatMap(() => (req.method === 'POST' ? E.right(undefined) : E.left(methodNotAllowed(req.method)))),
     E.flatMap(() => spec.authenticate(credentialHeaders(req))),
     E.flatMap(() => checkContentType(req.headers))
