@@ -1,0 +1,202 @@
+import { readFileSync } from 'node:fs'
+import { availableParallelism, cpus } from 'node:os'
+import { performance } from 'node:perf_hooks'
+import type * as t from 'io-ts'
+import { startRedis, type TestRedis } from '../spec/helpers/redis-server.js'
+import { PARTNERS } from './bodies.js'
+import { forkBench, killAllNow, nextMessage, stopAll } from './children.js'
+import { HTTP_FULL, HTTP_QUICK, runHttp, stopLoad, type HttpRow } from './http.js'
+import { fixed, grouped, ns, ratio, table, verdict } from './report.js'
+import { DecodeMessage, MemoryMessage, RedisMessage } from './results.js'
+
+// `npm run bench` runs everything; `npm run bench -- --quick` checks in under a minute that the bench still runs.
+// `--only=http,decode,memory,redis` runs some sections. Every server, child and redis-server is stopped at the end,
+// on an error and on Ctrl-C.
+
+const argv = process.argv.slice(2)
+const quick = argv.includes('--quick')
+const SECTIONS = ['http', 'decode', 'memory', 'redis'] as const
+const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',')
+const runs = (section: (typeof SECTIONS)[number]): boolean => only === undefined || only.includes(section)
+
+const out = (line = ''): void => void process.stdout.write(`${line}\n`)
+const progress = (line: string): void => void process.stderr.write(`${line}\n`)
+
+let redis: TestRedis | undefined
+const cleanup = async (): Promise<void> => {
+  stopLoad()
+  await stopAll()
+  await redis?.stop()
+}
+process.once('exit', killAllNow)
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    progress(`\n${signal}: stopping every server, child and redis-server`)
+    void cleanup().finally(() => process.exit(130))
+  })
+}
+
+/** Runs `bench/<script>` in its own process and returns its one result message. */
+const child = async <A>(codec: t.Decoder<unknown, A>, what: string, script: string, args: ReadonlyArray<string>, execArgv: ReadonlyArray<string> = [], env: NodeJS.ProcessEnv = {}): Promise<A> =>
+  nextMessage(forkBench(script, args, execArgv, env), codec, what)
+
+const cpuModel = (): string => {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))
+    if (m?.[1] !== undefined) return m[1].trim()
+  } catch {
+    // Not Linux; fall through.
+  }
+  return cpus()[0]?.model ?? 'unknown'
+}
+
+interface Targets {
+  readonly lines: string[]
+}
+
+const httpSection = async (targets: Targets): Promise<void> => {
+  const settings = quick ? HTTP_QUICK : HTTP_FULL
+  out(`## HTTP (autocannon, 127.0.0.1, ${settings.connections} connections, pipelining ${settings.pipelining}, ` +
+    `${settings.warmupSeconds} s warm-up, ${settings.rounds} x ${settings.seconds} s per server, medians of the rounds)`)
+  out()
+  out('Each server runs in its own process. Every request is a new delivery (distinct Musement order item UUID and')
+  out('version, distinct About You message id); all servers of a partner get the same bodies. Server CPU is the')
+  out('server process\'s user + system time per answered request, which the shared load generator does not blur.')
+  for (const partner of PARTNERS) {
+    const rows: HttpRow[] = await runHttp(partner, settings, progress)
+    const base = rows[0]?.figures
+    if (base === undefined) continue
+    out()
+    out(`### ${partner === 'musement' ? 'Musement' : 'About You'} bodies`)
+    out()
+    out(table(
+      ['server', 'req/s', 'x baseline', 'p50 ms', 'p99 ms', 'p99 x baseline', 'server CPU us/req', 'x baseline', 'requests', 'non-2xx', 'errors'],
+      rows.map(({ spec, figures: f }) => [
+        spec.label, grouped(f.rps), ratio(f.rps, base.rps), fixed(f.p50, 2), fixed(f.p99, 2), ratio(f.p99, base.p99),
+        fixed(f.cpuUs, 1), ratio(f.cpuUs, base.cpuUs), grouped(f.requests), String(f.non2xx), String(f.errors)
+      ])
+    ))
+    const ours = rows.find((r) => r.spec.role === 'ours')?.figures
+    const openapi = rows.find((r) => r.spec.role === 'openapi')?.figures
+    if (ours !== undefined && openapi !== undefined) {
+      const name = partner === 'musement' ? 'Musement' : 'About You'
+      targets.lines.push(`${name} route >= 0.9 x baseline throughput: ${ratio(ours.rps, base.rps)} -> ${verdict(ours.rps >= 0.9 * base.rps)}`)
+      targets.lines.push(`${name} route ahead of express-openapi-validator: ${ratio(ours.rps, openapi.rps)} of its req/s -> ${verdict(ours.rps > openapi.rps)}`)
+    }
+    if (rows.some((r) => r.figures.non2xx + r.figures.errors > 0)) out('\nWARNING: some requests failed; the figures above are not comparable.')
+  }
+  out()
+}
+
+const decodeSection = async (targets: Targets): Promise<void> => {
+  const d = await child(DecodeMessage, 'decode benchmark', 'decode.ts', quick ? ['--quick'] : [])
+  out('## Decode (tinybench, one process, median time per call)')
+  out()
+  out('ajv only answers valid or not. Our codecs also build the decoded event: Dates from date-time strings, numbers')
+  out('from digit strings, the `vat` default, unknown fields dropped; that allocation is part of our figure.')
+  out()
+  out(table(
+    ['body', 'our codec', 'codec', 'ajv (same schema)', 'codec / ajv'],
+    d.pairs.map((p) => [p.body, p.codecName, ns(p.codec.medianNs), ns(p.ajv.medianNs), ratio(p.codec.medianNs, p.ajv.medianNs)])
+  ))
+  out()
+  const at100 = d.sizes.find((s) => s.items === 100)
+  out('Codec: `AboutYouOrderItemsShipped.decode`. Pipeline: `decodeWith` of the middleware\'s codec, as the middleware runs it.')
+  out()
+  out(table(
+    ['items', 'body bytes', 'codec', 'codec ns/item', 'pipeline ns/item', 'ajv', 'ajv ns/item', 'codec / ajv', 'pipeline / ajv', 'codec ns/item vs 100 items'],
+    d.sizes.map((s) => [
+      grouped(s.items), grouped(s.bytes), ns(s.codec.medianNs), fixed(s.codec.medianNs / s.items), fixed(s.pipeline.medianNs / s.items),
+      ns(s.ajv.medianNs), fixed(s.ajv.medianNs / s.items), ratio(s.codec.medianNs, s.ajv.medianNs), ratio(s.pipeline.medianNs, s.ajv.medianNs),
+      at100 === undefined ? 'n/a' : ratio(s.codec.medianNs / s.items, at100.codec.medianNs / at100.items)
+    ])
+  ))
+  out()
+  for (const p of d.pairs) {
+    const r = p.codec.medianNs / p.ajv.medianNs
+    targets.lines.push(`decode within 3 x of ajv, ${p.body}, ${p.codecName}: ${r.toFixed(1)}x -> ${verdict(r <= 3)}`)
+  }
+  const worst = Math.max(...d.sizes.map((s) => s.codec.medianNs / s.ajv.medianNs))
+  targets.lines.push(`decode within 3 x of ajv, About You 1 to 10,000 items (codec): worst ${worst.toFixed(1)}x -> ${verdict(worst <= 3)}`)
+  const worstPipeline = Math.max(...d.sizes.map((s) => s.pipeline.medianNs / s.ajv.medianNs))
+  targets.lines.push(`decode within 3 x of ajv, About You 1 to 10,000 items (pipeline): worst ${worstPipeline.toFixed(1)}x -> ${verdict(worstPipeline <= 3)}`)
+  const big = d.sizes.find((s) => s.items === 10_000)
+  if (big !== undefined && at100 !== undefined) {
+    const growth = big.codec.medianNs / big.items / (at100.codec.medianNs / at100.items)
+    targets.lines.push(`decode linear in item count (ns/item at 10,000 items within 1.5 x of 100 items): ${growth.toFixed(2)}x -> ${verdict(growth <= 1.5)}`)
+  }
+}
+
+const memorySection = async (targets: Targets): Promise<void> => {
+  const sizes = quick ? [100_000] : [100_000, 1_000_000]
+  const rows: MemoryMessage[] = []
+  for (const entries of sizes) {
+    for (const partner of PARTNERS) {
+      progress(`  memory store: ${grouped(entries)} ${partner} deliveries`)
+      rows.push(await child(MemoryMessage, 'memory benchmark', 'store.ts', ['memory', String(entries), partner], ['--expose-gc', '--max-old-space-size=4096']))
+    }
+  }
+  out('## Memory store: heap per remembered delivery (after forced GC)')
+  out()
+  out('Keys are built the way the middleware builds them, from bodies decoded from JSON. Musement deliveries are each a')
+  out('new order item, so each also leaves a version high-water mark; About You deliveries leave only the done key.')
+  out('"bare Map" holds the same keys in a `Map<key, expiry>`: the least an in-process store can use.')
+  out()
+  out(table(
+    ['deliveries', 'partner', 'key chars', 'memoryStore bytes/delivery', 'bare Map bytes/key', 'x bare Map', 'fill time'],
+    rows.map((r) => [grouped(r.entries), r.partner, fixed(r.keyLength), fixed(r.storeBytes), fixed(r.bareMapBytes), ratio(r.storeBytes, r.bareMapBytes), `${fixed(r.fillSeconds, 1)} s`])
+  ))
+  out()
+  const largest = Math.max(...sizes)
+  for (const r of rows.filter((r) => r.entries === largest)) {
+    const note = largest < 1_000_000 ? ' (judged at 100,000: --quick skips 1 M)' : ''
+    targets.lines.push(`memory store <= 300 bytes per delivery at 1 M, ${r.partner}: ${fixed(r.storeBytes)} bytes${note} -> ${verdict(r.storeBytes <= 300)}`)
+  }
+}
+
+const redisSection = async (): Promise<void> => {
+  redis = await startRedis()
+  const seconds = quick ? 1.5 : 5
+  const r = await child(RedisMessage, 'redis benchmark', 'store.ts', ['redis', String(seconds)], [], { REDIS_URL: redis.url })
+  await redis.stop()
+  redis = undefined
+  out(`## Redis store: claim + complete cycles against a local redis-server (${r.concurrency} concurrent, ${r.seconds} s each)`)
+  out()
+  out('Baseline: the same two round trips as plain `SET ... PX NX` / `SET ... PX` commands, without the Lua scripts.')
+  out()
+  out(table(
+    ['run', 'cycles/s', 'x baseline', 'p50 ms', 'p99 ms'],
+    [
+      ['2 x SET (baseline)', grouped(r.baselineCycles), '1.00x', fixed(r.baselineP50Ms, 2), fixed(r.baselineP99Ms, 2)],
+      ['redisStore claim + complete', grouped(r.storeCycles), ratio(r.storeCycles, r.baselineCycles), fixed(r.storeP50Ms, 2), fixed(r.storeP99Ms, 2)]
+    ]
+  ))
+  out()
+}
+
+const main = async (): Promise<void> => {
+  const started = performance.now()
+  out(`# express-partner-webhooks bench${quick ? ' (--quick: short runs, to check the bench works; not for figures)' : ''}`)
+  out()
+  out(`- date: ${new Date().toISOString()}`)
+  out(`- node: ${process.version} (${process.platform} ${process.arch})`)
+  out(`- machine: ${availableParallelism()} cores, ${cpuModel()}`)
+  out(`- command: npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`)
+  out()
+  const targets: Targets = { lines: [] }
+  if (runs('http')) await httpSection(targets)
+  if (runs('decode')) await decodeSection(targets)
+  if (runs('memory')) await memorySection(targets)
+  if (runs('redis')) await redisSection()
+  out('## Targets')
+  out()
+  for (const line of targets.lines) out(`- ${line}`)
+  out()
+  out(`(bench took ${fixed((performance.now() - started) / 1000, 1)} s)`)
+}
+
+try {
+  await main()
+} finally {
+  await cleanup()
+}
