@@ -67,22 +67,38 @@ const locate = (path: KeyPath): FieldProblem => {
   return { path: pointer, message: 'the key __proto__ is not accepted' }
 }
 
-/**
- * Walks a parsed JSON value once, iteratively (a body may nest 100 000 levels deep), building a location only when
- * it needs one. Returns where the first `__proto__` key is, if there is one, and turns every `-0` into `0` in place:
- * JSON.parse keeps the sign, JSON.stringify drops it, so a `-0` that reached the handler made an event that did not
- * survive encode, send and decode unchanged (deep equality tells the zeros apart). Codecs cannot do it themselves:
- * io-ts keeps the original wherever the decoded value is `===` to it, and `-0 === 0`.
- */
-export const prepareJson = (value: unknown): FieldProblem | undefined => {
+const isContainer = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null
+
+// The path-building walk, run only once a `__proto__` key is known to be there (the rare, refused case).
+const locateProto = (value: unknown): FieldProblem | undefined => {
   const stack: Array<readonly [unknown, KeyPath | undefined]> = [[value, undefined]]
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
     const [v, path] = top
-    if (typeof v !== 'object' || v === null) continue
-    for (const [key, child] of Object.entries(v)) {
+    if (!isContainer(v)) continue
+    for (const key of Object.keys(v)) {
       if (key === '__proto__') return locate({ key, up: path })
-      if (Object.is(child, -0)) Reflect.set(v, key, 0)
-      else stack.push([child, { key, up: path }])
+      stack.push([v[key], { key, up: path }])
+    }
+  }
+  return undefined
+}
+
+/**
+ * Walks a parsed JSON value once, iteratively (a body may nest 100 000 levels deep), allocating nothing per value
+ * but its place on the stack. Returns where the first `__proto__` key is, if there is one, and turns every `-0` into
+ * `0` in place: JSON.parse keeps the sign, JSON.stringify drops it, so a `-0` that reached the handler made an event
+ * that did not survive encode, send and decode unchanged (deep equality tells the zeros apart). Codecs cannot do it
+ * themselves: io-ts keeps the original wherever the decoded value is `===` to it, and `-0 === 0`.
+ */
+export const prepareJson = (value: unknown): FieldProblem | undefined => {
+  const stack: Array<Record<string, unknown>> = isContainer(value) ? [value] : []
+  for (let v = stack.pop(); v !== undefined; v = stack.pop()) {
+    for (const key of Object.keys(v)) {
+      if (key === '__proto__') return locateProto(value)
+      const child = v[key]
+      if (child === 0) {
+        if (Object.is(child, -0)) v[key] = 0
+      } else if (isContainer(child)) stack.push(child)
     }
   }
   return undefined
