@@ -14,8 +14,14 @@ export const createApp = (onEvent: (event: AboutYouEvent) => void = console.log)
         'order_items.cancelled': (event) => onEvent(event),
         'order_items.returned': (event) => onEvent(event)
       },
-      // Two keys while the key is being rotated; drop the old one once About You sends the new one.
-      { apiKeys: [process.env.ABOUT_YOU_API_KEY ?? 'change-me-api-key', process.env.ABOUT_YOU_PREVIOUS_API_KEY ?? 'old-api-key'] }
+      // During a key rotation, set ABOUT_YOU_PREVIOUS_API_KEY too: both keys are accepted until About You sends the
+      // new one. Without it, only the current key is (no well-known fallback for the old one).
+      {
+        apiKeys: [
+          process.env.ABOUT_YOU_API_KEY ?? 'change-me-api-key',
+          ...(process.env.ABOUT_YOU_PREVIOUS_API_KEY === undefined ? [] : [process.env.ABOUT_YOU_PREVIOUS_API_KEY])
+        ]
+      }
     )
   )
   return app

@@ -8,10 +8,11 @@ export const createApp = (onEvent: (event: MusementOrderItemEvent) => void = con
   webhooks.use(
     '/musement',
     musementOrderItem({
+      // During a password rotation, set MUSEMENT_PREVIOUS_PASSWORD too: both pairs are accepted until Musement uses
+      // the new one. Without it, only the current password is (no well-known fallback for the old one).
       credentials: [
-        // Two pairs while a password is being rotated; drop the old one once Musement uses the new one.
         { username: 'musement', password: process.env.MUSEMENT_PASSWORD ?? 'change-me' },
-        { username: 'musement', password: process.env.MUSEMENT_PREVIOUS_PASSWORD ?? 'old-password' }
+        ...(process.env.MUSEMENT_PREVIOUS_PASSWORD === undefined ? [] : [{ username: 'musement', password: process.env.MUSEMENT_PREVIOUS_PASSWORD }])
       ],
       handler: (event) => onEvent(event)
     })

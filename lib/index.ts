@@ -18,7 +18,6 @@ export type { FieldProblem, Problem, ProblemType } from './core/problem.js'
 export type {
   Outcome,
   OutcomeKind,
-  PartnerSpec,
   RedactedHeaders,
   Rejection,
   WebhookHandler,

@@ -49,9 +49,13 @@ describe('examples', () => {
     expect(events).to.have.length(1)
   })
 
-  it('aboutyou-webhooks.ts dispatches all three events by name and refuses a wrong key', async () => {
+  it('aboutyou-webhooks.ts dispatches all three events by name, takes the previous key only when it is set', async () => {
     const events: Array<{ event: string }> = []
+    const withoutPrevious = aboutYouWebhooks.createApp(() => undefined)
+    expect((await postDelivery(withoutPrevious, '/webhooks/about-you', aboutYouPayload, apiKeyHeader('old-api-key'))).status).to.equal(401)
+    process.env.ABOUT_YOU_PREVIOUS_API_KEY = 'old-api-key'
     const app = aboutYouWebhooks.createApp((event) => void events.push(event))
+    delete process.env.ABOUT_YOU_PREVIOUS_API_KEY
     for (const [i, name] of (['order_items.shipped', 'order_items.cancelled', 'order_items.returned'] as const).entries()) {
       expect((await postDelivery(app, '/webhooks/about-you', aboutYouOrderItemsFixture(name, { id: i + 1 }), aboutYouKey)).status).to.equal(200)
     }

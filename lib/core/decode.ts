@@ -14,7 +14,8 @@ const isCombinator = (type: t.Decoder<unknown, unknown> | undefined): boolean =>
   type instanceof t.IntersectionType ||
   (type instanceof t.ExactType && type.type instanceof t.IntersectionType)
 
-const describe = (value: unknown): string => {
+/** A short, safe rendering of a received value for a problem message: never a whole object, at most 40 characters. */
+export const describeValue = (value: unknown): string => {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
   if (typeof value === 'object') return 'an object'
@@ -33,7 +34,7 @@ export const toFieldProblem = (error: t.ValidationError): FieldProblem => {
     expected = entry.type.name
   })
   const message =
-    error.message ?? (error.value === undefined ? `missing; expected ${expected}` : `expected ${expected}, got ${describe(error.value)}`)
+    error.message ?? (error.value === undefined ? `missing; expected ${expected}` : `expected ${expected}, got ${describeValue(error.value)}`)
   return { path, message }
 }
 

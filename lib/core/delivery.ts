@@ -1,7 +1,7 @@
 /**
  * Identifies one delivery for the exactly-once bookkeeping.
  *
- * `key` is the idempotency key (Musement: order item UUID + version; About You: subscription id + message id).
+ * `key` is the idempotency key (Musement: order item UUID + version; About You: event name + subscription id + message id).
  * `scope` is what must be handled one at a time: two deliveries with the same scope never run concurrently, which
  * is what makes the version high-water mark race-free. For unversioned partners `scope` equals `key`.
  */

@@ -5,6 +5,7 @@ import { memoryStore } from '../stores/memory.js'
 import { decodeWith } from './decode.js'
 import type { DeliveryKey, DeliveryStore } from './delivery.js'
 import { claimDelivery, settle, type DeliveryInfo } from './exactly-once.js'
+import { callHook } from './hooks.js'
 import { checkSource } from './ip-allowlist.js'
 import { methodNotAllowed, problemBody, sendProblem, type Problem } from './problem.js'
 import { checkContentType, closeAfterAnswer, readJsonBody } from './read-body.js'
@@ -42,18 +43,6 @@ const toRejection = (partner: string, req: WebhookRequest<unknown>, p: Problem):
   ip: req.ip,
   headers: redactHeaders(req.headers)
 })
-
-/**
- * Runs an app hook. A hook that throws must not change the answer the partner gets (a 200 turned into a 500 would
- * make it retry handled work), so its error is reported as a process warning instead.
- */
-const callHook = <T>(hook: ((value: T) => void) | undefined, value: T): void => {
-  try {
-    hook?.(value)
-  } catch (err) {
-    process.emitWarning(`a webhook hook threw: ${String(err)}`, { code: 'EXPRESS_PARTNER_WEBHOOKS_HOOK' })
-  }
-}
 
 // The three 200 bodies, encoded once. Written directly rather than through `res.json`, which would stringify the
 // same object and hash it for an ETag on every request (a webhook sender never revalidates).
@@ -101,14 +90,17 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
       // The app's error handler answers (5xx), and the partner retries: only a 200 counts as received.
       return f.next(err)
     }
+    // A handler that answered itself decides by its status, as a `next()` route does.
+    if (f.res.headersSent) return settleWhenAnswered(f)
     // Recorded before answering, so a retry racing the 200 is already a duplicate.
     const error = await settle(store, f.delivery, f.token, true, f.leaseEnds)
-    if (!f.res.headersSent) acknowledge(f.res, 'processed')
+    acknowledge(f.res, 'processed')
     f.report({ outcome: 'processed', status: f.res.statusCode, ...(error === undefined ? {} : { error }) })
   }
 
-  // `next()` style: the route answers, and its status decides. Only 200 counts, as it does for Musement.
-  const settleOnResponse = (f: Flight<A>): void => {
+  // The app answered (a `next()` route, or a handler that wrote the response): only a finished 200 counts as
+  // handled, as it does for Musement; anything else, or a dropped connection, releases the claim.
+  const settleWhenAnswered = (f: Flight<A>): void => {
     let settled = false
     const onEnd = (): void => {
       if (settled) return
@@ -118,18 +110,21 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
         f.report({ outcome: handled ? 'processed' : 'failed', status: f.res.statusCode, ...(error === undefined ? {} : { error }) })
       )
     }
-    f.res.once('finish', onEnd).once('close', onEnd)
-    f.next()
+    if (f.res.writableFinished || f.res.destroyed) onEnd()
+    else f.res.once('finish', onEnd).once('close', onEnd)
   }
 
   const handOver = async (req: WebhookRequest<unknown>, res: WebhookResponse, next: NextFunction, started: number): Promise<void> => {
     const reporterFor = (key: string | undefined) => (o: Omit<Outcome, 'partner' | 'durationMs' | 'key'>) =>
       callHook(options.onOutcome, { partner: spec.partner, key, durationMs: performance.now() - started, ...o })
+    const refuse = (p: Problem): void => {
+      sendProblem(res, p)
+      callHook(options.onReject, toRejection(spec.partner, req, p))
+    }
     const reject = (p: Problem): void => {
       // Refused while the body may still be arriving: read no more than a little of it after the answer.
       closeAfterAnswer(req)
-      sendProblem(res, p)
-      callHook(options.onReject, toRejection(spec.partner, req, p))
+      refuse(p)
       reporterFor(undefined)({ outcome: 'rejected', status: p.status, type: p.type })
     }
     const gate = checkHeaders(spec, options, req)
@@ -144,12 +139,14 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
       return report({ outcome: step.outcome, status: 200 })
     }
     if (step.kind === 'refuse') {
-      sendProblem(res, step.problem)
+      refuse(step.problem)
       return report({ outcome: step.outcome, status: step.problem.status, type: step.problem.type })
     }
     res.locals.webhook = { partner: spec.partner, key: delivery.key, stale: step.stale }
     const flight: Flight<A> = { req: Object.assign(req, { body: event.right }), res, next, delivery, token: step.token, leaseEnds: step.leaseEnds, report }
-    return handler === undefined ? settleOnResponse(flight) : runHandler(flight, (e, info) => handler(e, flight.req, res, info))
+    if (handler !== undefined) return runHandler(flight, (e, info) => handler(e, flight.req, res, info))
+    settleWhenAnswered(flight)
+    next()
   }
 
   const middleware = async (req: WebhookRequest<unknown>, res: WebhookResponse, next: NextFunction): Promise<void> => {

@@ -69,7 +69,7 @@ export interface WebhookOptions<A> {
   /** Handles the decoded event; the middleware then answers 200. Without it, the middleware calls `next()`. */
   readonly handler?: WebhookHandler<A>
   /** Sees every refused request with its status and problems, for logs and metrics. */
-  readonly onReject?: (rejection: Rejection) => void
+  readonly onReject?: (rejection: Rejection) => void | Promise<void>
   /** Largest accepted body, in bytes or as a string such as `'100kb'` or `'1mb'`. Default `'100kb'`. */
   readonly limit?: number | string
   /** Where deliveries are claimed and remembered. Default: a `memoryStore()` of this middleware's own. */
@@ -79,7 +79,7 @@ export interface WebhookOptions<A> {
   /** An older version arriving after a newer one: `'skip'` (answer 200, no handler; default) or `'deliver'`. */
   readonly staleVersions?: StaleVersions
   /** Sees how every request ended (processed, duplicate, stale, busy, rejected, failed), with key and duration. */
-  readonly onOutcome?: (outcome: Outcome) => void
+  readonly onOutcome?: (outcome: Outcome) => void | Promise<void>
   /**
    * Source addresses allowed to call (`'203.0.113.7'`, `'203.0.113.0/24'`, `'2001:db8::/32'`), checked against
    * `req.ip` before anything else; any other address gets 403. In addition to credentials, not instead of them:
@@ -92,12 +92,12 @@ export interface WebhookOptions<A> {
 /** Options once validated: defaults applied, frozen. */
 export interface ResolvedOptions<A> {
   readonly handler: WebhookHandler<A> | undefined
-  readonly onReject: ((rejection: Rejection) => void) | undefined
+  readonly onReject: ((rejection: Rejection) => void | Promise<void>) | undefined
   readonly limit: number
   readonly store: DeliveryStore | undefined
   readonly leaseMs: number
   readonly staleVersions: StaleVersions
-  readonly onOutcome: ((outcome: Outcome) => void) | undefined
+  readonly onOutcome: ((outcome: Outcome) => void | Promise<void>) | undefined
   readonly allowIps: IpAllowlist | undefined
 }
 

@@ -16,9 +16,9 @@ export interface MemoryStoreOptions {
 }
 
 /**
- * Measured on Node 20 with 1 M UUID-based keys: about 135 bytes of heap per done delivery, about 240 when every
- * delivery also leaves its own high-water mark (a new Musement order item each time). So the default caps the
- * store near 135-240 MB. That covers the full 72 h window at up to about 4 deliveries a second on average; above
+ * Measured on Node 20 with 1 M keys built like the middleware builds them (bench/RESULTS.md): 93 bytes of heap per
+ * About You delivery, 256 per Musement delivery that also leaves its own high-water mark (a new order item each
+ * time). So the default caps the store near 100-260 MB. That covers the full 72 h window at up to about 4 deliveries a second on average; above
  * that the oldest done keys are forgotten before their time, and a very late retry of one would run again.
  */
 export const DEFAULT_MAX_ENTRIES = 1_000_000
@@ -43,7 +43,7 @@ interface Lease {
   readonly expiresAt: number
 }
 
-const resolve = (options: MemoryStoreOptions) => {
+const resolveOptions = (options: MemoryStoreOptions) => {
   assertOptionsObject(FACTORY, options)
   assertKnownKeys(FACTORY, options, ['max', 'ttlMs', 'now'])
   const now: unknown = options.now
@@ -65,10 +65,10 @@ const resolve = (options: MemoryStoreOptions) => {
  * const store = memoryStore({ max: 100_000 })
  */
 export const memoryStore = (options: MemoryStoreOptions = {}): DeliveryStore => {
-  const { max, ttlMs, now } = resolve(options)
+  const { max, ttlMs, now } = resolveOptions(options)
   // Done key -> expiry. Every entry lives exactly ttlMs from its (re)insertion and a Map iterates in insertion
   // order, so the first entry is both the next to expire and the oldest to evict: both are O(1) from the front.
-  // A bare number per key and no object per entry keeps a remembered delivery near 135 bytes (DEFAULT_MAX_ENTRIES).
+  // A bare number per key and no object per entry keeps a remembered delivery small (see DEFAULT_MAX_ENTRIES).
   const done = new Map<string, number>()
   // Scope -> highest completed version, and scope -> expiry (ordered like `done`). Two number maps, again to avoid
   // an object per scope. The mark expires with the retention window: past it, a retry no longer reaches us either.
@@ -124,10 +124,10 @@ export const memoryStore = (options: MemoryStoreOptions = {}): DeliveryStore => 
 
   // Each operation runs to completion synchronously, which is what makes it atomic in one process; the promise is
   // only the interface's shape. A throw (bad leaseMs, a throwing clock) becomes a rejection.
-  const settle = <A>(operation: () => A): Promise<A> => new Promise((ok) => ok(operation()))
+  const atomically = <A>(operation: () => A): Promise<A> => new Promise((ok) => ok(operation()))
 
   const claim = (d: DeliveryKey, leaseMs: number): Promise<Claim> =>
-    settle(() => {
+    atomically(() => {
       const length = leaseLength(FACTORY, leaseMs)
       const t = now()
       if (isDone(d.key, t)) return DONE
@@ -140,7 +140,7 @@ export const memoryStore = (options: MemoryStoreOptions = {}): DeliveryStore => 
     })
 
   const complete = (d: DeliveryKey, token: string): Promise<void> =>
-    settle(() => {
+    atomically(() => {
       const version = markVersion(FACTORY, d.version)
       const t = now()
       remember(done, flat(d.key), t + ttlMs, t, (k) => done.delete(k))
@@ -153,7 +153,7 @@ export const memoryStore = (options: MemoryStoreOptions = {}): DeliveryStore => 
       dropLease(d.scope, token)
     })
 
-  const release = (d: DeliveryKey, token: string): Promise<void> => settle(() => dropLease(d.scope, token))
+  const release = (d: DeliveryKey, token: string): Promise<void> => atomically(() => dropLease(d.scope, token))
 
   return Object.freeze({ claim, complete, release })
 }

@@ -93,7 +93,7 @@ const parseClaim = (reply: unknown, token: string): Claim => {
   throw new Error(`${FACTORY}: unexpected reply to claim from Redis: ${JSON.stringify(reply)}`)
 }
 
-const resolve = (options: RedisStoreOptions) => {
+const resolveOptions = (options: RedisStoreOptions) => {
   assertOptionsObject(FACTORY, options)
   assertKnownKeys(FACTORY, options, ['client', 'prefix', 'ttlMs', 'timeoutMs'])
   const client: unknown = options.client
@@ -129,7 +129,7 @@ const resolve = (options: RedisStoreOptions) => {
  * const store = redisStore({ client })
  */
 export const redisStore = (options: RedisStoreOptions): DeliveryStore => {
-  const { client, prefix, ttlMs, timeoutMs } = resolve(options)
+  const { client, prefix, ttlMs, timeoutMs } = resolveOptions(options)
 
   const keysOf = (d: DeliveryKey) => {
     const scope = `${prefix}{${d.scope}}`
@@ -146,19 +146,28 @@ export const redisStore = (options: RedisStoreOptions): DeliveryStore => {
     }
   }
 
-  const run = (name: string, s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) =>
-    new Promise<unknown>((ok, fail) => {
+  const withTimeout = <T>(name: string, reply: Promise<T>): Promise<T> =>
+    new Promise<T>((ok, fail) => {
       const timer = setTimeout(() => fail(new Error(`${FACTORY}: ${name} got no answer from Redis within ${timeoutMs} ms`)), timeoutMs)
-      evaluate(s, keys, args)
-        .then(ok, fail)
-        .finally(() => clearTimeout(timer))
+      reply.then(ok, fail).finally(() => clearTimeout(timer))
     })
+
+  const run = (name: string, s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) =>
+    withTimeout(name, evaluate(s, keys, args))
 
   const claim = async (d: DeliveryKey, leaseMs: number): Promise<Claim> => {
     const length = leaseLength(FACTORY, leaseMs)
     const k = keysOf(d)
     const token = randomUUID()
-    return parseClaim(await run('claim', scripts.claim, [k.done, k.lease, k.highWater], [token, length]), token)
+    const reply = evaluate(scripts.claim, [k.done, k.lease, k.highWater], [token, length])
+    try {
+      return parseClaim(await withTimeout('claim', reply), token)
+    } catch (err) {
+      // The pipeline answers 503 and forgets this token. If the script ran after all (a slow, not a dead, Redis),
+      // the lease it took would hold every retry off for leaseMs: give it back as soon as the late reply arrives.
+      reply.then(() => release(d, token), () => undefined).catch(() => undefined)
+      throw err
+    }
   }
 
   const complete = async (d: DeliveryKey, token: string): Promise<void> => {

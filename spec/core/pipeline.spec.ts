@@ -147,8 +147,30 @@ describe('core/pipeline (delivery guarantees)', () => {
     expect(jsonOf(await postDelivery(app, PATH, v(22), auth))).to.deep.equal({ status: 'duplicate' })
   })
 
+  it('records a delivery as done only if a handler that answered itself answered 200', async () => {
+    let attempts = 0
+    const { app, outcomes } = handlerApp({
+      handler: (_event, _req, res) => {
+        attempts++
+        res.status(attempts === 1 ? 503 : 200).json({ attempt: attempts })
+      }
+    })
+    expect((await postDelivery(app, PATH, v(22), auth)).status).to.equal(503)
+    await new Promise((r) => setTimeout(r, 20))
+    expect(jsonOf(await postDelivery(app, PATH, v(22), auth))).to.deep.equal({ attempt: 2 })
+    await new Promise((r) => setTimeout(r, 20))
+    expect(jsonOf(await postDelivery(app, PATH, v(22), auth))).to.deep.equal({ status: 'duplicate' })
+    expect(attempts).to.equal(2)
+    expect(outcomes.map((o) => [o.outcome, o.status])).to.deep.equal([
+      ['failed', 503],
+      ['processed', 200],
+      ['duplicate', 200]
+    ])
+  })
+
   it('fails closed with 503 and Retry-After when the store is unreachable; the handler is not called', async () => {
-    const { app, calls, outcomes } = handlerApp({ store: downStore })
+    const rejections: string[] = []
+    const { app, calls, outcomes } = handlerApp({ store: downStore, onReject: (r) => void rejections.push(r.type) })
     const res = await postDelivery(app, PATH, v(22), auth)
     expect(res.status).to.equal(503)
     expect(res.headers['retry-after']).to.equal('5')
@@ -156,6 +178,7 @@ describe('core/pipeline (delivery guarantees)', () => {
     expect(res.text).not.to.contain('ECONNREFUSED')
     expect(calls).to.have.length(0)
     expect(outcomes.map((o) => [o.outcome, o.status])).to.deep.equal([['failed', 503]])
+    expect(rejections, 'onReject sees every refused request').to.deep.equal(['webhook.store.unavailable'])
   })
 
   it('lets a later retry handle the event once the lease of a dead attempt expires', async () => {

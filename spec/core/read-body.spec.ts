@@ -38,7 +38,10 @@ describe('core/read-body', () => {
     })
     it('keeps __proto__ as a plain own key, never as the prototype', () => {
       const result = parseJson('{"__proto__":{"polluted":true}}')
-      expect(E.isRight(result)).to.equal(true)
+      if (E.isLeft(result)) return expect.fail('expected the JSON to parse')
+      const value: unknown = result.right
+      expect(typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')).to.equal(true)
+      expect(Object.getPrototypeOf(value)).to.equal(Object.prototype)
       expect(Object.prototype).not.to.have.property('polluted')
     })
   })

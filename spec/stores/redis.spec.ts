@@ -107,6 +107,18 @@ describe('redisStore', () => {
       expect(Date.now() - started).to.be.within(140, 600)
     })
 
+    it('gives back the lease of a claim that timed out but ran once Redis answered late', async () => {
+      const store = redisStore({ client: spareClient, prefix: nextPrefix(), timeoutMs: 100 })
+      spare.pause()
+      const late = rejection(store.claim({ key: 'k', scope: 'k' }, 60_000))
+      await new Promise((r) => setTimeout(r, 150))
+      spare.resume()
+      expect(await late).to.be.instanceOf(Error)
+      await new Promise((r) => setTimeout(r, 100))
+      // Without the give-back, the timed-out claim's 60 s lease would answer every retry 'busy'.
+      expect((await store.claim({ key: 'k', scope: 'k' }, 1000)).status).to.equal('claimed')
+    })
+
     it('rejects every operation at once when the server is gone', async () => {
       const store = redisStore({ client: spareClient, prefix: nextPrefix(), timeoutMs: 500 })
       const c = await store.claim({ key: 'k', scope: 'k' }, 5000)

@@ -1,5 +1,6 @@
 import * as t from 'io-ts'
 import { DateTimeFromRfc3339, PositiveInteger, SafeInteger } from '../../core/codecs.js'
+import { describeValue } from '../../core/decode.js'
 
 // Sources: the About You Sellers Center OpenAPI 3.1 documents `aboutyou-order-items-{shipped,cancelled,returned}`.
 // The three bodies share one envelope and differ only in the `event` constant.
@@ -123,12 +124,6 @@ const EVENT_CODECS: { readonly [K in AboutYouEventName]: EnvelopeC<K> } = {
 const takeOver = (c: t.Context, codec: t.Decoder<unknown, unknown>, u: unknown): t.Context =>
   t.appendContext(c.slice(0, -1), c[c.length - 1]?.key ?? '', codec, u)
 
-const show = (u: unknown): string => {
-  if (typeof u === 'string') return JSON.stringify(u.length > 40 ? `${u.slice(0, 37)}...` : u)
-  if (typeof u === 'number' || typeof u === 'boolean' || u === null) return String(u)
-  return Array.isArray(u) ? 'an array' : `a value of type ${typeof u}`
-}
-
 /**
  * A codec for the events `events` only. It reads `event` first: a missing, unknown or unexpected name is one problem
  * at `/event` that lists the expected names, instead of one complaint per member of a union. A known name is then
@@ -151,7 +146,7 @@ export const aboutYouEventCodec = <N extends AboutYouEventName>(
       if (!t.UnknownRecord.is(u)) return t.failure(u, c)
       const event = u['event']
       if (!isExpected(event)) {
-        const message = event === undefined ? `missing; expected ${expected}` : `expected ${expected}, got ${show(event)}`
+        const message = event === undefined ? `missing; expected ${expected}` : `expected ${expected}, got ${describeValue(event)}`
         return t.failure(event, t.appendContext(c, 'event', EventName, event), message)
       }
       const codec = EVENT_CODECS[event]

@@ -76,10 +76,18 @@ describe('partners/musement/middleware', () => {
       expect(String(errors[0])).to.contain('database down')
     })
 
-    it('leaves a response the handler wrote itself alone', async () => {
-      const { app } = setup({ handler: (_event, _req, res) => void res.status(202).send('queued') })
+    it('leaves a response the handler wrote itself alone (and, not being a 200, the delivery is not done)', async () => {
+      const { app, events } = setup({
+        handler: (event, _req, res) => {
+          events.push(event)
+          res.status(202).send('queued')
+        }
+      })
       const res = await postDelivery(app, PATH, vendorExample, auth)
       expect([res.status, res.text]).to.deep.equal([202, 'queued'])
+      await new Promise((r) => setTimeout(r, 20))
+      expect((await postDelivery(app, PATH, vendorExample, auth)).status).to.equal(202)
+      expect(events).to.have.length(2)
     })
 
     it('without a handler, calls next() with the typed event in req.body', async () => {
