@@ -59,7 +59,8 @@ export interface SimulationReport {
 /** The header that names each attempt. */
 export const SIMULATED_ATTEMPT_HEADER = 'X-Simulated-Attempt'
 
-const mulberry32 = (seed: number) => {
+/** mulberry32, a tiny seeded PRNG: enough to make a run reproducible from its seed. Internal to the kit. */
+export const mulberry32 = (seed: number) => {
   let a = seed >>> 0
   return (): number => {
     a = (a + 0x6d2b79f5) >>> 0

@@ -11,16 +11,9 @@ import {
   type SimulatedAnswer
 } from '../../lib/testing/index.js'
 
-/** mulberry32, a tiny seeded PRNG: enough to make a run's events and decisions reproducible from its seed. */
-export const mulberry32 = (seed: number) => {
-  let a = seed >>> 0
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let r = Math.imul(a ^ (a >>> 15), 1 | a)
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296
-  }
-}
+// The kit's seeded PRNG (not part of the public surface, imported from its module).
+export { mulberry32 } from '../../lib/testing/simulator.js'
+import { mulberry32 } from '../../lib/testing/simulator.js'
 
 const fnv1a = (s: string): number => {
   let h = 0x811c9dc5
