@@ -6,6 +6,7 @@ import { decodeWith } from './decode.js'
 import type { DeliveryKey, DeliveryStore } from './delivery.js'
 import { claimDelivery, settle, type DeliveryInfo } from './exactly-once.js'
 import { callHook } from './hooks.js'
+import { acknowledge } from './respond.js'
 import { checkSource } from './ip-allowlist.js'
 import { methodNotAllowed, problemBody, sendProblem, type Problem } from './problem.js'
 import { checkContentType, closeAfterAnswer, readJsonBody } from './read-body.js'
@@ -43,22 +44,6 @@ const toRejection = (partner: string, req: WebhookRequest<unknown>, p: Problem):
   ip: req.ip,
   headers: redactHeaders(req.headers)
 })
-
-// The three 200 bodies, encoded once. Written directly rather than through `res.json`, which would stringify the
-// same object and hash it for an ETag on every request (a webhook sender never revalidates).
-const ACKNOWLEDGEMENTS = {
-  processed: Buffer.from('{"status":"processed"}'),
-  duplicate: Buffer.from('{"status":"duplicate"}'),
-  stale: Buffer.from('{"status":"stale"}')
-} as const
-
-const acknowledge = (res: WebhookResponse, status: keyof typeof ACKNOWLEDGEMENTS): void => {
-  const body = ACKNOWLEDGEMENTS[status]
-  res.statusCode = 200
-  res.setHeader('Content-Type', 'application/json; charset=utf-8')
-  res.setHeader('Content-Length', body.length)
-  res.end(body)
-}
 
 /** Context of one request as it moves through the steps. */
 interface Flight<A> {

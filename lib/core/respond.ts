@@ -1,0 +1,18 @@
+import type { WebhookResponse } from './types.js'
+
+// The three 200 bodies, encoded once. Written directly rather than through `res.json`, which would stringify the
+// same object and hash it for an ETag on every request (a webhook sender never revalidates).
+const ACKNOWLEDGEMENTS = {
+  processed: Buffer.from('{"status":"processed"}'),
+  duplicate: Buffer.from('{"status":"duplicate"}'),
+  stale: Buffer.from('{"status":"stale"}')
+} as const
+
+/** Answers 200 with `{"status": ...}`: the only answer Musement counts as received. */
+export const acknowledge = (res: WebhookResponse, status: keyof typeof ACKNOWLEDGEMENTS): void => {
+  const body = ACKNOWLEDGEMENTS[status]
+  res.statusCode = 200
+  res.setHeader('Content-Type', 'application/json; charset=utf-8')
+  res.setHeader('Content-Length', body.length)
+  res.end(body)
+}
