@@ -1,4 +1,4 @@
-import type { WebhookResponse } from './types.js'
+import type { ServerResponse } from 'node:http'
 
 // The three 200 bodies, encoded once. Written directly rather than through `res.json`, which would stringify the
 // same object and hash it for an ETag on every request (a webhook sender never revalidates).
@@ -9,7 +9,7 @@ const ACKNOWLEDGEMENTS = {
 } as const
 
 /** Answers 200 with `{"status": ...}`: the only answer Musement counts as received. */
-export const acknowledge = (res: WebhookResponse, status: keyof typeof ACKNOWLEDGEMENTS): void => {
+export const acknowledge = (res: ServerResponse, status: keyof typeof ACKNOWLEDGEMENTS): void => {
   const body = ACKNOWLEDGEMENTS[status]
   res.statusCode = 200
   res.setHeader('Content-Type', 'application/json; charset=utf-8')
