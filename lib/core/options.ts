@@ -76,6 +76,31 @@ const optionalFunction = <F>(factory: string, name: string, value: F | undefined
   return value
 }
 
+/**
+ * An option that takes one value or a list of them (credentials, keys, addresses: several during a rotation). An empty
+ * list is refused with `emptyHint`; `resolveEntry` checks each entry, naming it `name` or `name[i]` in its errors.
+ */
+export const resolveOneOrMany = <T>(
+  factory: string,
+  name: string,
+  value: unknown,
+  emptyHint: string,
+  resolveEntry: (entry: unknown, where: string) => T
+): ReadonlyArray<T> => {
+  const list: ReadonlyArray<unknown> = Array.isArray(value) ? value : [value]
+  if (list.length === 0) throw optionError(factory, `\`${name}\` is empty: ${emptyHint}`)
+  return list.map((entry, i) => resolveEntry(entry, Array.isArray(value) ? `${name}[${i}]` : name))
+}
+
+/** A positive whole number of `name` (ms, entries), or `fallback` when the option is left out. */
+export const positiveInteger = (factory: string, name: string, value: unknown, fallback: number): number => {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw optionError(factory, `\`${name}\` must be a positive whole number, got ${typeof value === 'number' ? value : typeof value}`)
+  }
+  return value
+}
+
 const isStore = (u: unknown): u is DeliveryStore =>
   typeof u === 'object' &&
   u !== null &&
@@ -91,12 +116,6 @@ const resolveStore = (factory: string, store: unknown): DeliveryStore | undefine
   throw optionError(factory, '`store` must be a DeliveryStore (claim, complete, release), e.g. memoryStore() or redisStore({ client })')
 }
 
-const resolveLease = (factory: string, leaseMs: unknown): number => {
-  if (leaseMs === undefined) return DEFAULT_LEASE_MS
-  if (typeof leaseMs === 'number' && Number.isSafeInteger(leaseMs) && leaseMs > 0) return leaseMs
-  throw optionError(factory, `\`leaseMs\` must be a positive whole number of milliseconds, got ${JSON.stringify(leaseMs)}`)
-}
-
 const resolveStale = (factory: string, mode: unknown): StaleVersions => {
   if (mode === undefined) return 'skip'
   if (mode === 'skip' || mode === 'deliver') return mode
@@ -105,10 +124,8 @@ const resolveStale = (factory: string, mode: unknown): StaleVersions => {
 
 const resolveAllowIps = (factory: string, allowIps: unknown): IpAllowlist | undefined => {
   if (allowIps === undefined) return undefined
-  const list: ReadonlyArray<unknown> = Array.isArray(allowIps) ? allowIps : [allowIps]
-  if (list.length === 0) throw optionError(factory, '`allowIps` is empty: list at least one address or CIDR range, or leave the option out')
-  const ranges = list.map((entry, i) => {
-    const where = Array.isArray(allowIps) ? `allowIps[${i}]` : 'allowIps'
+  const hint = 'list at least one address or CIDR range, or leave the option out'
+  const ranges = resolveOneOrMany(factory, 'allowIps', allowIps, hint, (entry, where) => {
     if (typeof entry !== 'string') throw optionError(factory, `\`${where}\` must be a string such as '203.0.113.7' or '2001:db8::/32'`)
     const range = parseRange(entry)
     if (E.isLeft(range)) throw optionError(factory, `\`${where}\` ${JSON.stringify(entry)} ${range.left}`)
@@ -124,7 +141,7 @@ export const resolveCommonOptions = <A>(factory: string, options: WebhookOptions
     onReject: optionalFunction(factory, 'onReject', options.onReject),
     limit: parseLimit(factory, options.limit),
     store: resolveStore(factory, options.store),
-    leaseMs: resolveLease(factory, options.leaseMs),
+    leaseMs: positiveInteger(factory, 'leaseMs', options.leaseMs, DEFAULT_LEASE_MS),
     staleVersions: resolveStale(factory, options.staleVersions),
     onOutcome: optionalFunction(factory, 'onOutcome', options.onOutcome),
     allowIps: resolveAllowIps(factory, options.allowIps)

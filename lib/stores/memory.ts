@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Claim, DeliveryKey, DeliveryStore } from '../core/delivery.js'
-import { assertKnownKeys, assertOptionsObject, optionError } from '../core/options.js'
-import { DEFAULT_RETENTION_MS, leaseLength, markVersion, positiveInteger } from './options.js'
+import { assertKnownKeys, assertOptionsObject, optionError, positiveInteger } from '../core/options.js'
+import { DEFAULT_RETENTION_MS, leaseLength, markVersion } from './options.js'
 
 const FACTORY = 'memoryStore'
 

@@ -1,4 +1,3 @@
-import { optionError } from '../core/options.js'
 
 /**
  * How long a done key (and a scope's version high-water mark) is remembered by default: 72 h. About You retries
@@ -7,15 +6,6 @@ import { optionError } from '../core/options.js'
  * own outage or backlog.
  */
 export const DEFAULT_RETENTION_MS = 72 * 60 * 60 * 1000
-
-/** A positive whole number of `name` (ms, entries), or `fallback` when the option is left out. */
-export const positiveInteger = (factory: string, name: string, value: unknown, fallback: number): number => {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw optionError(factory, `\`${name}\` must be a positive whole number, got ${typeof value === 'number' ? value : typeof value}`)
-  }
-  return value
-}
 
 /**
  * The lease length a caller passed to `claim`. A bad one is a programming error, not an outage, but the interface

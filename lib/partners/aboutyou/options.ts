@@ -1,5 +1,5 @@
 import { apiKeyAuth, noAuth, type Authenticator } from '../../core/auth.js'
-import { assertOptionsObject, optionError } from '../../core/options.js'
+import { assertOptionsObject, optionError, resolveOneOrMany } from '../../core/options.js'
 import { ABOUT_YOU_EVENT_NAMES, type AboutYouEventName } from './codec.js'
 
 /** How About You proves who it is: the API key(s) it sends in `X-API-Key`, or an explicit, loudly named opt-out. */
@@ -12,11 +12,8 @@ export const AUTH_OPTION_KEYS = ['apiKeys', 'dangerouslyDisableAuthentication'] 
 const EVENT_LIST = ABOUT_YOU_EVENT_NAMES.join(', ')
 const isEventName = (u: unknown): u is AboutYouEventName => ABOUT_YOU_EVENT_NAMES.some((n) => n === u)
 
-const resolveApiKeys = (factory: string, apiKeys: unknown): ReadonlyArray<string> => {
-  const list: ReadonlyArray<unknown> = Array.isArray(apiKeys) ? apiKeys : [apiKeys]
-  if (list.length === 0) throw optionError(factory, '`apiKeys` is empty: pass at least one key')
-  return list.map((key, i) => {
-    const where = Array.isArray(apiKeys) ? `apiKeys[${i}]` : 'apiKeys'
+const resolveApiKeys = (factory: string, apiKeys: unknown): ReadonlyArray<string> =>
+  resolveOneOrMany(factory, 'apiKeys', apiKeys, 'pass at least one key', (key, where) => {
     if (typeof key !== 'string' || key === '') throw optionError(factory, `\`${where}\` must be a non-empty string, the key About You sends in X-API-Key`)
     // HTTP strips leading and trailing whitespace from header values (RFC 9110 §5.5), so such a key never matches.
     if (key.trim() !== key) throw optionError(factory, `\`${where}\` must not start or end with whitespace`)
@@ -25,7 +22,6 @@ const resolveApiKeys = (factory: string, apiKeys: unknown): ReadonlyArray<string
     if (!/^[\x20-\x7e]+$/.test(key)) throw optionError(factory, `\`${where}\` must be printable ASCII, as HTTP header values are`)
     return key
   })
-}
 
 /** The authenticator the options ask for; throws a TypeError naming the fix when they ask for nothing usable. */
 export const resolveAuth = (factory: string, options: AboutYouAuthOptions): Authenticator => {

@@ -4,7 +4,8 @@ import {
   assertOptionsObject,
   COMMON_OPTION_KEYS,
   optionError,
-  resolveCommonOptions
+  resolveCommonOptions,
+  resolveOneOrMany
 } from '../../core/options.js'
 import { createWebhookMiddleware } from '../../core/pipeline.js'
 import type { DeliveryKey } from '../../core/delivery.js'
@@ -23,11 +24,8 @@ export type MusementOrderItemOptions = WebhookOptions<MusementOrderItemEvent> & 
 
 const isNonEmptyString = (u: unknown): u is string => typeof u === 'string' && u !== ''
 
-const resolveCredentials = (credentials: unknown): ReadonlyArray<BasicCredentials> => {
-  const list: ReadonlyArray<unknown> = Array.isArray(credentials) ? credentials : [credentials]
-  if (list.length === 0) throw optionError(FACTORY, '`credentials` is empty: pass at least one { username, password }')
-  return list.map((c, i) => {
-    const where = Array.isArray(credentials) ? `credentials[${i}]` : 'credentials'
+const resolveCredentials = (credentials: unknown): ReadonlyArray<BasicCredentials> =>
+  resolveOneOrMany(FACTORY, 'credentials', credentials, 'pass at least one { username, password }', (c, where) => {
     if (typeof c !== 'object' || c === null) throw optionError(FACTORY, `\`${where}\` must be { username, password }`)
     const username = 'username' in c ? c.username : undefined
     const password = 'password' in c ? c.password : undefined
@@ -37,7 +35,6 @@ const resolveCredentials = (credentials: unknown): ReadonlyArray<BasicCredential
     if (!isNonEmptyString(password)) throw optionError(FACTORY, `\`${where}.password\` must be a non-empty string`)
     return Object.freeze({ username, password })
   })
-}
 
 const resolveAuth = (options: MusementAuthOptions): Authenticator => {
   if (options.dangerouslyDisableAuthentication === true) {
