@@ -12,10 +12,13 @@ export interface DeliveryKey {
   readonly version?: number
 }
 
-/** The answer of {@link DeliveryStore.claim}. */
-export type Claim =
+/**
+ * The answer of {@link DeliveryStore.claim}. `Tx` is what a transactional store hands the handler along with the
+ * claim (the open database transaction); stores without one use `undefined`.
+ */
+export type Claim<Tx = undefined> =
   /** The caller holds the scope's lease until it completes or releases it, or the lease expires. */
-  | { readonly status: 'claimed'; readonly token: string; readonly highWater: number | undefined }
+  | { readonly status: 'claimed'; readonly token: string; readonly highWater: number | undefined; readonly transaction: Tx }
   /** `key` was completed before, within the retention window: a duplicate. */
   | { readonly status: 'done' }
   /** Another delivery of the same scope holds an unexpired lease. */
@@ -26,12 +29,12 @@ export type Claim =
  * its own (for Redis: one command or one Lua script), because several processes may share one store.
  * A rejected promise means the store is unreachable; the pipeline then answers 503 and calls no handler.
  */
-export interface DeliveryStore {
+export interface DeliveryStore<Tx = undefined> {
   /**
    * Atomically: if `d.key` is done, `done`; else if `d.scope` has an unexpired lease, `busy`; else take the lease
    * for `leaseMs` and return `claimed` with the scope's high-water version (if any is remembered).
    */
-  claim(d: DeliveryKey, leaseMs: number): Promise<Claim>
+  claim(d: DeliveryKey, leaseMs: number): Promise<Claim<Tx>>
   /**
    * Atomically: remember `d.key` as done for the store's retention window, raise the scope's high-water mark to
    * `d.version` (never lower it), and drop the lease if `token` still holds it.
@@ -40,3 +43,7 @@ export interface DeliveryStore {
   /** Drops the lease if `token` still holds it, so the partner's retry can claim again. Nothing is marked done. */
   release(d: DeliveryKey, token: string): Promise<void>
 }
+
+// A transactional store (Postgres) opens a transaction in `claim` and hands it over as `Claim.transaction`; `complete`
+// records the delivery in it and commits, `release` rolls it back. Its lease is the transaction's lock, so it ends
+// with the connection: a killed process frees the scope at once.

@@ -136,7 +136,7 @@ export const memoryStore = (options: MemoryStoreOptions = {}): DeliveryStore => 
       sweepLeases(t)
       const token = randomUUID()
       leases.set(d.scope, { token, expiresAt: t + length })
-      return { status: 'claimed', token, highWater: liveHighWater(d.scope, t) }
+      return { status: 'claimed', token, highWater: liveHighWater(d.scope, t), transaction: undefined }
     })
 
   const complete = (d: DeliveryKey, token: string): Promise<void> =>

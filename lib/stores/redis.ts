@@ -87,7 +87,7 @@ const parseClaim = (reply: unknown, token: string): Claim => {
     if (status === 'busy' && typeof value === 'number' && value > 0) return { status: 'busy', retryAfterMs: value }
     const mark = typeof value === 'string' ? Number(value) : value
     if (status === 'claimed' && (mark === undefined || (typeof mark === 'number' && Number.isFinite(mark)))) {
-      return { status: 'claimed', token, highWater: mark }
+      return { status: 'claimed', token, highWater: mark, transaction: undefined }
     }
   }
   throw new Error(`${FACTORY}: unexpected reply to claim from Redis: ${JSON.stringify(reply)}`)
