@@ -17,6 +17,8 @@ const isCombinator = (type: t.Decoder<unknown, unknown> | undefined): boolean =>
 /** A short, safe rendering of a received value for a problem message: never a whole object, at most 40 characters. */
 export const describeValue = (value: unknown): string => {
   if (value === null) return 'null'
+  if (value === undefined) return 'undefined'
+  if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') return `a ${typeof value}`
   if (Array.isArray(value)) return 'an array'
   if (typeof value === 'object') return 'an object'
   const text = JSON.stringify(value)

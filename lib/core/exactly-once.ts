@@ -18,9 +18,16 @@ export type ClaimStep =
   /** Answer 200 without calling the handler: already handled, or an older version to skip. */
   | { readonly kind: 'acknowledge'; readonly outcome: 'duplicate' | 'stale' }
   /** Refuse (409 busy, 503 store unreachable); the partner retries. */
-  | { readonly kind: 'refuse'; readonly outcome: 'busy' | 'failed'; readonly problem: Problem }
+  | { readonly kind: 'refuse'; readonly outcome: 'busy' | 'failed'; readonly problem: Problem; readonly error?: unknown }
   /** This request holds the lease until `leaseEnds` (a `performance.now()` time, or later): run the handler, then settle. */
   | { readonly kind: 'run'; readonly token: string; readonly stale: boolean; readonly leaseEnds: number }
+
+/**
+ * The longest Retry-After a 409 gives. The lease only bounds how long a crashed holder blocks the scope; a live holder
+ * usually finishes within seconds, so a partner that honours Retry-After comes back then, not after the whole lease.
+ * A retry that finds the delivery still busy just gets another 409.
+ */
+export const BUSY_RETRY_AFTER_MAX_MS = 5000
 
 /**
  * Claims `d` in `store`. A store failure fails closed (503, handler not called): the partner retries later and
@@ -37,14 +44,14 @@ export const claimDelivery = async (
   const leaseEnds = performance.now() + leaseMs
   try {
     claim = await store.claim(d, leaseMs)
-  } catch {
-    return { kind: 'refuse', outcome: 'failed', problem: storeUnavailable() }
+  } catch (error) {
+    return { kind: 'refuse', outcome: 'failed', problem: storeUnavailable(), error }
   }
   switch (claim.status) {
     case 'done':
       return { kind: 'acknowledge', outcome: 'duplicate' }
     case 'busy':
-      return { kind: 'refuse', outcome: 'busy', problem: busy(claim.retryAfterMs) }
+      return { kind: 'refuse', outcome: 'busy', problem: busy(Math.min(claim.retryAfterMs, BUSY_RETRY_AFTER_MAX_MS)) }
     case 'claimed': {
       const stale = d.version !== undefined && claim.highWater !== undefined && d.version < claim.highWater
       if (!stale || staleVersions === 'deliver') return { kind: 'run', token: claim.token, stale, leaseEnds }

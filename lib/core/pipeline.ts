@@ -2,7 +2,7 @@ import type { NextFunction } from 'express'
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { memoryStore } from '../stores/memory.js'
-import { decodeWith } from './decode.js'
+import { decodeWith, describeValue } from './decode.js'
 import type { DeliveryKey, DeliveryStore } from './delivery.js'
 import { claimDelivery, settle, type DeliveryInfo } from './exactly-once.js'
 import { callHook } from './hooks.js'
@@ -24,6 +24,28 @@ const credentialHeaders = (req: WebhookRequest<unknown>): WebhookRequest<unknown
   const all = req.headersDistinct['authorization']
   return all !== undefined && all.length > 1 ? { ...req.headers, authorization: all.join(', ') } : req.headers
 }
+
+/**
+ * Calls `then` when the app ends a response whose connection is already gone. Node emits nothing for that `end()`
+ * (no 'finish', no 'close'), so it is intercepted, on this response only, and only after a drop.
+ */
+const onLateEnd = (res: WebhookResponse, then: () => void): void => {
+  const end = res.end
+  Object.defineProperty(res, 'end', {
+    configurable: true,
+    writable: true,
+    value: function lateEnd(this: WebhookResponse, ...args: unknown[]): unknown {
+      Reflect.deleteProperty(res, 'end')
+      const result: unknown = Reflect.apply(end, this, args)
+      then()
+      return result
+    }
+  })
+}
+
+/** What a failed handler passes to `next()`: a real Error, keeping a thrown non-Error value as its `cause`. */
+const asError = (reason: unknown): Error =>
+  reason instanceof Error ? reason : new Error(`the webhook handler failed with ${describeValue(reason)}`, { cause: reason })
 
 // Everything is checked from the source address, request line and headers first, so a stranger's body is never
 // read. The address comes first: a refused address learns nothing else about the endpoint.
@@ -67,36 +89,54 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
   const { handler } = options
 
   const runHandler = async (f: Flight<A>, run: (event: A, info: DeliveryInfo) => void | Promise<void>): Promise<void> => {
+    let failure: { readonly error: unknown } | undefined
     try {
       await run(f.req.body, f.res.locals.webhook)
-    } catch (err) {
-      await settle(store, f.delivery, f.token, false)
-      f.report({ outcome: 'failed', status: 500, error: err })
-      // The app's error handler answers (5xx), and the partner retries: only a 200 counts as received.
-      return f.next(err)
+    } catch (error) {
+      failure = { error }
     }
-    // A handler that answered itself decides by its status, as a `next()` route does.
-    if (f.res.headersSent) return settleWhenAnswered(f)
+    // A handler that answered itself decides by its status, as a `next()` route does: an answer already sent wins
+    // over a later throw, because the partner acts on the answer.
+    if (f.res.writableEnded) return settleByAnswer(f, f.res.statusCode, failure?.error)
+    if (failure !== undefined) {
+      await settle(store, f.delivery, f.token, false)
+      f.report({ outcome: 'failed', status: 500, error: failure.error })
+      // The app's error handler answers (5xx), and the partner retries: only a 200 counts as received. A falsy
+      // reason would read as "no error" to Express, so it always gets a real Error.
+      return f.next(asError(failure.error))
+    }
+    if (f.res.headersSent) return whenAnswered(f)
     // Recorded before answering, so a retry racing the 200 is already a duplicate.
     const error = await settle(store, f.delivery, f.token, true, f.leaseEnds)
     acknowledge(f.res, 'processed')
     f.report({ outcome: 'processed', status: f.res.statusCode, ...(error === undefined ? {} : { error }) })
   }
 
-  // The app answered (a `next()` route, or a handler that wrote the response): only a finished 200 counts as
-  // handled, as it does for Musement; anything else, or a dropped connection, releases the claim.
-  const settleWhenAnswered = (f: Flight<A>): void => {
-    let settled = false
-    const onEnd = (): void => {
-      if (settled) return
-      settled = true
-      const handled = f.res.writableFinished && f.res.statusCode === 200
-      void settle(store, f.delivery, f.token, handled, f.leaseEnds).then((error) =>
-        f.report({ outcome: handled ? 'processed' : 'failed', status: f.res.statusCode, ...(error === undefined ? {} : { error }) })
-      )
+  // Only an answer of exactly 200 counts as handled; anything else releases the claim, so the partner's retry runs again.
+  const settleByAnswer = (f: Flight<A>, status: number, failure?: unknown): void => {
+    const handled = status === 200
+    void settle(store, f.delivery, f.token, handled, f.leaseEnds).then((error) => {
+      const cause = failure ?? error
+      f.report({ outcome: handled ? 'processed' : 'failed', status, ...(cause === undefined ? {} : { error: cause }) })
+    })
+  }
+
+  // The app answers (a `next()` route, or a handler that streams its own answer). The app's answer settles the claim,
+  // never the connection: a partner that gave up mid-route leaves the claim held (its copies get 409), and a 200
+  // written after the drop still records the delivery as done. An app that never answers leaves the lease to expire.
+  const whenAnswered = (f: Flight<A>): void => {
+    if (f.res.writableEnded) return settleByAnswer(f, f.res.statusCode)
+    if (f.res.destroyed) return onLateEnd(f.res, () => settleByAnswer(f, f.res.statusCode))
+    const onFinish = (): void => {
+      f.res.off('close', onClose)
+      settleByAnswer(f, f.res.statusCode)
     }
-    if (f.res.writableFinished || f.res.destroyed) onEnd()
-    else f.res.once('finish', onEnd).once('close', onEnd)
+    const onClose = (): void => {
+      f.res.off('finish', onFinish)
+      if (f.res.writableEnded) settleByAnswer(f, f.res.statusCode)
+      else onLateEnd(f.res, () => settleByAnswer(f, f.res.statusCode))
+    }
+    f.res.once('finish', onFinish).once('close', onClose)
   }
 
   const handOver = async (req: WebhookRequest<unknown>, res: WebhookResponse, next: NextFunction, started: number): Promise<void> => {
@@ -125,12 +165,12 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     }
     if (step.kind === 'refuse') {
       refuse(step.problem)
-      return report({ outcome: step.outcome, status: step.problem.status, type: step.problem.type })
+      return report({ outcome: step.outcome, status: step.problem.status, type: step.problem.type, ...(step.error === undefined ? {} : { error: step.error }) })
     }
     res.locals.webhook = { partner: spec.partner, key: delivery.key, stale: step.stale }
     const flight: Flight<A> = { req: Object.assign(req, { body: event.right }), res, next, delivery, token: step.token, leaseEnds: step.leaseEnds, report }
     if (handler !== undefined) return runHandler(flight, (e, info) => handler(e, flight.req, res, info))
-    settleWhenAnswered(flight)
+    whenAnswered(flight)
     next()
   }
 

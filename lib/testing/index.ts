@@ -4,6 +4,7 @@ import type { MusementOrderItemWire } from '../partners/musement/codec.js'
 export {
   SIMULATED_ATTEMPT_HEADER,
   simulatePartner,
+  type DropConnections,
   type PartnerDelivery,
   type SimulatedAnswer,
   type SimulatePartnerOptions,

@@ -31,7 +31,22 @@ export interface SimulatePartnerOptions {
   readonly seed?: number
   /** Sees every answer, e.g. to count 409s or to tie a handler call to an attempt (header `X-Simulated-Attempt`). */
   readonly onAnswer?: (answer: SimulatedAnswer) => void
+  /**
+   * Drops connections as a flaky network or an impatient partner does: each attempt is dropped with probability
+   * `rate` (0 to 1), either halfway through sending its body or after a random wait of up to `maxWaitMs` once it is
+   * sent (before, during or after your handler's work). A dropped attempt has status 0 and is retried. Default: none.
+   */
+  readonly dropConnections?: DropConnections
 }
+
+/** See {@link SimulatePartnerOptions.dropConnections}. */
+export interface DropConnections {
+  readonly rate: number
+  readonly maxWaitMs: number
+}
+
+/** When an attempt's connection is dropped: `'mid-body'`, or this many ms after the body was sent. */
+type Drop = 'mid-body' | number
 
 /** One attempt's answer. `status` is 0 when the connection failed. */
 export interface SimulatedAnswer {
@@ -82,7 +97,7 @@ const baseUrlOf = (server: Server): string => {
   return `http://127.0.0.1:${address.port}`
 }
 
-const post = (agent: Agent, url: URL, d: PartnerDelivery, id: string): Promise<{ status: number; body: string }> =>
+const post = (agent: Agent, url: URL, d: PartnerDelivery, id: string, drop: Drop | undefined): Promise<{ status: number; body: string }> =>
   new Promise((resolve) => {
     const payload = Buffer.isBuffer(d.body) ? d.body : Buffer.from(typeof d.body === 'string' ? d.body : JSON.stringify(d.body))
     const headers = { 'Content-Type': 'application/json', ...d.headers, 'Content-Length': String(payload.length), [SIMULATED_ATTEMPT_HEADER]: id }
@@ -94,8 +109,21 @@ const post = (agent: Agent, url: URL, d: PartnerDelivery, id: string): Promise<{
     })
     req.setTimeout(10_000, () => req.destroy())
     req.on('error', () => resolve({ status: 0, body: '' }))
+    if (drop === 'mid-body') {
+      req.flushHeaders()
+      req.write(payload.subarray(0, payload.length >> 1), () => req.destroy())
+      return
+    }
     req.end(payload)
+    if (drop !== undefined) setTimeout(() => req.destroy(), drop)
   })
+
+const dropOf = (drop: DropConnections | undefined, rng: () => number): Drop | undefined => {
+  if (drop === undefined) return undefined
+  const [dropped, where, wait] = [rng(), rng(), rng()]
+  if (dropped >= drop.rate) return undefined
+  return where < 0.2 ? 'mid-body' : Math.floor(wait * drop.maxWaitMs)
+}
 
 const plan = (o: SimulatePartnerOptions, rng: () => number): Array<{ delivery: number; copy: number }> => {
   const [min, max] = typeof o.copies === 'number' ? [o.copies, o.copies] : (o.copies ?? [1, 1])
@@ -138,6 +166,7 @@ export const simulatePartner = async (o: SimulatePartnerOptions): Promise<Simula
   const undelivered: Array<{ delivery: number; id: string; lastStatus: number }> = []
   const copies = plan(o, rng)
   const targetOf = copies.map(() => Array.from({ length: maxAttempts }, () => Math.floor(rng() * urls.length)))
+  const drops = copies.map(() => Array.from({ length: maxAttempts }, () => dropOf(o.dropConnections, rng)))
   const started = performance.now()
   let attempts = 0
   let next = 0
@@ -151,7 +180,7 @@ export const simulatePartner = async (o: SimulatePartnerOptions): Promise<Simula
       if (performance.now() - started > (o.deadlineMs ?? 30_000)) break
       const id = `${delivery}.${copy}.${attempt}`
       const base = urls[targetOf[index]?.[attempt - 1] ?? 0] ?? ''
-      const answer = await post(agent, new URL(d.path, base), d, id)
+      const answer = await post(agent, new URL(d.path, base), d, id, drops[index]?.[attempt - 1])
       attempts++
       statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1)
       o.onAnswer?.({ delivery, id, attempt, ...answer })

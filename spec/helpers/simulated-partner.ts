@@ -8,6 +8,7 @@ import {
   musementOrderItemFixture,
   SIMULATED_ATTEMPT_HEADER,
   simulatePartner,
+  type DropConnections,
   type SimulatedAnswer
 } from '../../lib/testing/index.js'
 
@@ -108,6 +109,8 @@ export interface PartnerOptions {
   readonly maxAttemptsPerDelivery: number
   /** Called after each delivery got its 200, with the number delivered so far. */
   readonly onDelivered?: (delivered: number) => void
+  /** Passed on to the kit's simulator: attempts whose connection the partner drops. */
+  readonly dropConnections?: DropConnections
 }
 
 /** The header (as Node lower-cases it) that names an attempt, so a test can tell which attempt reached a handler. */
@@ -157,7 +160,8 @@ export const runPartner = async (o: PartnerOptions): Promise<PartnerReport> => {
     retryDelayMs: (attempt) => Math.min(50, 2 ** attempt) * 0.75,
     deadlineMs: o.deadlineMs,
     seed: o.seed,
-    onAnswer
+    onAnswer,
+    ...(o.dropConnections === undefined ? {} : { dropConnections: o.dropConnections })
   })
   return {
     deliveries: report.sent,

@@ -46,6 +46,27 @@ describe('testing/simulator', () => {
     expect(a).not.to.deep.equal([...a].sort((x, y) => Number(x) - Number(y)))
   })
 
+  it('drops connections when asked, halfway through the body or while waiting, and retries them to a 200', async () => {
+    let answered = 0
+    const app = express()
+    app.post('/hook', express.json(), async (_req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      answered++
+      res.sendStatus(200)
+    })
+    // A body cut off halfway fails express.json() ('request aborted'); nobody is listening for that answer.
+    const quiet: ErrorRequestHandler = (_err, _req, res, _next) => void res.end()
+    app.use(quiet)
+    const deliveries = Array.from({ length: 30 }, (_, n) => ({ path: '/hook', body: { n } }))
+    const report = await simulatePartner({ targets: [app], deliveries, seed: 3, retryDelayMs: () => 1, dropConnections: { rate: 0.5, maxWaitMs: 20 } })
+    expect(report.undelivered).to.deep.equal([])
+    expect(report.statuses.get(0)).to.be.greaterThan(5)
+    expect(report.statuses.get(200)).to.equal(30)
+    expect(report.attempts).to.equal(30 + (report.statuses.get(0) ?? 0))
+    // Some drops came after the app had answered: the partner never saw those 200s.
+    expect(answered).to.be.greaterThan(30)
+  })
+
   it('drives a real middleware: duplicates and retries end with one handled event per delivery', async () => {
     const handled: number[] = []
     const app = express()
