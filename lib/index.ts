@@ -1,5 +1,17 @@
 // The public surface: named re-exports only, no logic. `express-partner-webhooks/testing` has the test kit.
-export { apiKeyAuth, basicAuth, type Authenticator, type BasicCredentials } from './core/auth.js'
+export {
+  apiKeyAuth,
+  basicAuth,
+  bearerAuth,
+  type ApiKeyAuthOptions,
+  type AuthOptions,
+  type AuthScheme,
+  type BasicCredentials,
+  type Fail,
+  type UnsignedRequest,
+  type Verifier
+} from './core/auth.js'
+export { definePartner, type PartnerDefinition, type PartnerFactory, type PartnerOptions } from './define-partner.js'
 export {
   DateTimeFromRfc3339,
   DateTimeFromString,
@@ -15,6 +27,7 @@ export { decodeWith, toFieldProblems } from './core/decode.js'
 export type { Claim, DeliveryKey, DeliveryStore } from './core/delivery.js'
 export type { DeliveryInfo, StaleVersions } from './core/exactly-once.js'
 export type { FieldProblem, Problem, ProblemType } from './core/problem.js'
+export type { CommonOptions } from './core/options.js'
 export type {
   Outcome,
   OutcomeKind,
@@ -23,6 +36,8 @@ export type {
   WebhookHandler,
   WebhookLocals,
   WebhookMiddleware,
+  DeliveryOptions,
+  DeliveryRequest,
   WebhookOptions,
   WebhookRequest,
   WebhookResponse

@@ -1,27 +1,80 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import * as E from 'fp-ts/lib/Either.js'
+import { digest, matchesAny } from './compare.js'
+import type { DeliveryKey } from './delivery.js'
 import { authInvalid, authMissing, type Problem } from './problem.js'
 
-/** Decides from the request headers alone, before any body byte is read, whether the sender is who it claims. */
-export type Authenticator = (headers: IncomingHttpHeaders) => E.Either<Problem, void>
+/** What a scheme checks on every request, built once from the configured secrets. */
+export interface Verifier {
+  /** Decides from the request headers alone, before any body byte is read. */
+  readonly checkHeaders: (headers: IncomingHttpHeaders) => E.Either<Problem, void>
+  /** For schemes that sign the body: checks the raw bytes, once they are read. Such a route must see the unread body. */
+  readonly checkBody?: (body: Uint8Array, headers: IncomingHttpHeaders) => E.Either<Problem, void>
+}
+
+/** A request as the test kit authorises it. */
+export interface UnsignedRequest {
+  readonly body: Uint8Array
+  /** A unique message id, for schemes that sign one (Standard Webhooks' `webhook-id`). */
+  readonly id: string
+  /** Seconds since the epoch, for schemes that sign the time of sending. */
+  readonly timestamp: number
+}
+
+/**
+ * An authentication scheme as a value: the option that carries its secrets (`credentials`, `apiKeys`, `tokens`,
+ * `secrets`; one value or a list, for rotation), how each is checked at factory time, how a request is verified,
+ * which headers hooks never see, and how the test kit authorises a request. Build one with `basicAuth()`,
+ * `apiKeyAuth({ header })`, `bearerAuth()` or `standardWebhooksAuth()`.
+ */
+export interface AuthScheme<Option extends string, Secret> {
+  readonly option: Option
+  /** One entry of the option as users write it, for error messages: `{ username, password }`, `a key`. */
+  readonly expected: string
+  /** Checks one entry of the option at factory time; `fail` throws a TypeError naming the entry (and its `field`). */
+  readonly check: (entry: unknown, fail: Fail) => Secret
+  /** The per-request checks for these secrets; `partner` names the realm of a challenge. */
+  readonly verifier: (secrets: ReadonlyArray<Secret>, partner: string) => Verifier
+  /** Lower-case names of the headers that carry credentials: `onReject` sees `'[redacted]'` in their place. */
+  readonly redact: ReadonlyArray<string>
+  /** Headers that authorise `request` with `secret`, as the partner would send them (for the test kit). */
+  readonly authorize: (secret: Secret, request: UnsignedRequest) => Readonly<Record<string, string>>
+  /** A delivery key read from the headers, for schemes that carry one (Standard Webhooks' `webhook-id`). */
+  readonly deliveryKey?: (headers: IncomingHttpHeaders, partner: string) => DeliveryKey | undefined
+}
+
+/** Throws a TypeError: "`credentials[1].password` must be ...". */
+export type Fail = (problem: string, field?: string) => never
+
+/** The options a scheme adds to a factory: its secrets, or an explicit, loudly named opt-out. */
+export type AuthOptions<Option extends string, Secret> =
+  | ({ readonly [K in Option]: Secret | ReadonlyArray<Secret> } & { readonly dangerouslyDisableAuthentication?: never })
+  | ({ readonly [K in Option]?: never } & { readonly dangerouslyDisableAuthentication: true })
+
+/** Accepts every request. Only reachable through `dangerouslyDisableAuthentication: true`. */
+export const noAuth: Verifier = { checkHeaders: () => E.right(undefined) }
+
+/** A header value as one string: Node joins repeated lines with ', ' (an array only arises for set-cookie). */
+export const headerValue = (headers: IncomingHttpHeaders, name: string): string | undefined => {
+  const value = headers[name]
+  return Array.isArray(value) ? value.join(', ') : value
+}
+
+const isNonEmptyString = (u: unknown): u is string => typeof u === 'string' && u !== ''
+
+// Node reads header bytes as latin1, so a secret with other characters never equals what a sender's header decodes to
+// (the middleware would refuse the partner forever); HTTP strips leading and trailing whitespace (RFC 9110 §5.5).
+const checkHeaderSecret = (entry: unknown, fail: Fail, what: string): string => {
+  if (!isNonEmptyString(entry)) return fail(`must be a non-empty string, ${what}`)
+  if (entry.trim() !== entry) return fail('must not start or end with whitespace')
+  if (!/^[\x20-\x7e]+$/.test(entry)) return fail('must be printable ASCII, as HTTP header values are')
+  return entry
+}
 
 /** A username and password pair for HTTP Basic authentication (RFC 7617). */
 export interface BasicCredentials {
   readonly username: string
   readonly password: string
-}
-
-// Digests have a fixed length, so timingSafeEqual never throws and the comparison time does not depend on how
-// many leading characters match or on the secret's length (standard-webhooks §verifying signatures).
-const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest()
-
-/** True when `candidate` equals one of `secrets`; every secret is compared, so rotation leaks nothing by timing. */
-const matchesAny = (secrets: ReadonlyArray<Buffer>, candidate: string): boolean => {
-  const d = digest(candidate)
-  let found = false
-  for (const secret of secrets) found = timingSafeEqual(secret, d) || found
-  return found
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
@@ -36,32 +89,101 @@ const decodeBasic = (header: string): E.Either<string, string> => {
   return decoded.includes(':') ? E.right(decoded) : E.left('the Basic credentials have no colon between username and password')
 }
 
-/** HTTP Basic authentication against one or more username/password pairs (several during a rotation). */
-export const basicAuth = (realm: string, credentials: ReadonlyArray<BasicCredentials>): Authenticator => {
-  const secrets = credentials.map(({ username, password }) => digest(`${username}:${password}`))
-  const challenge = { 'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"` }
-  return (headers) => {
-    const header = headers.authorization
-    if (header === undefined || header.trim() === '') return E.left(authMissing(challenge))
-    return E.flatMap(E.mapLeft((why: string) => authInvalid(challenge, why))(decodeBasic(header)), (userPass) =>
-      matchesAny(secrets, userPass) ? E.right(undefined) : E.left(authInvalid(challenge))
-    )
+/**
+ * HTTP Basic authentication (RFC 7617), option `credentials`: `{ username, password }` or a list of them.
+ *
+ * @example
+ * definePartner({ name: 'acme', codec: AcmeEvent, auth: basicAuth(), deliveryKey: (e) => ({ key: `acme:${e.id}`, scope: `acme:${e.id}` }) })
+ */
+export const basicAuth = (): AuthScheme<'credentials', BasicCredentials> => ({
+  option: 'credentials',
+  expected: '{ username, password }',
+  check: (entry, fail) => {
+    if (typeof entry !== 'object' || entry === null) return fail('must be { username, password }')
+    const username = 'username' in entry ? entry.username : undefined
+    const password = 'password' in entry ? entry.password : undefined
+    if (!isNonEmptyString(username) || username.includes(':')) return fail("must be a non-empty string without ':' (RFC 7617)", 'username')
+    if (!isNonEmptyString(password)) return fail('must be a non-empty string', 'password')
+    return Object.freeze({ username, password })
+  },
+  verifier: (credentials, partner) => {
+    const secrets = credentials.map(({ username, password }) => digest(`${username}:${password}`))
+    const challenge = { 'WWW-Authenticate': `Basic realm="${partner}", charset="UTF-8"` }
+    return {
+      checkHeaders: (headers) => {
+        const header = headerValue(headers, 'authorization')
+        if (header === undefined || header.trim() === '') return E.left(authMissing(challenge))
+        const decoded = decodeBasic(header)
+        if (E.isLeft(decoded)) return E.left(authInvalid(challenge, decoded.left))
+        return matchesAny(secrets, decoded.right) ? E.right(undefined) : E.left(authInvalid(challenge))
+      }
+    }
+  },
+  redact: ['authorization'],
+  authorize: ({ username, password }) => ({ Authorization: `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}` })
+})
+
+/** Options of {@link apiKeyAuth}. */
+export interface ApiKeyAuthOptions {
+  /** The request header that carries the key, e.g. `'X-API-Key'`. */
+  readonly header: string
+}
+
+/**
+ * An API key in a request header, option `apiKeys`: one key or a list of them.
+ *
+ * @example
+ * apiKeyAuth({ header: 'X-API-Key' })
+ */
+export const apiKeyAuth = (options: ApiKeyAuthOptions): AuthScheme<'apiKeys', string> => {
+  const header: unknown = options?.header
+  if (!isNonEmptyString(header) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
+    throw new TypeError(`apiKeyAuth: \`header\` must be an HTTP header name such as 'X-API-Key', got ${JSON.stringify(header)}`)
+  }
+  const name = header.toLowerCase()
+  return {
+    option: 'apiKeys',
+    expected: 'key',
+    check: (entry, fail) => checkHeaderSecret(entry, fail, `the key sent in ${header}`),
+    verifier: (keys) => {
+      const secrets = keys.map((k) => digest(k))
+      const challenge = { 'WWW-Authenticate': `APIKey header="${header}"` }
+      return {
+        checkHeaders: (headers) => {
+          const key = headerValue(headers, name)
+          if (key === undefined || key === '') return E.left(authMissing(challenge))
+          return matchesAny(secrets, key) ? E.right(undefined) : E.left(authInvalid(challenge))
+        }
+      }
+    },
+    redact: [name],
+    authorize: (key) => ({ [header]: key })
   }
 }
 
-/** An API key in a request header (for example `X-API-Key`), against one or more accepted keys. */
-export const apiKeyAuth = (headerName: string, keys: ReadonlyArray<string>): Authenticator => {
-  const secrets = keys.map(digest)
-  const name = headerName.toLowerCase()
-  const challenge = { 'WWW-Authenticate': `APIKey header="${headerName}"` }
-  return (headers) => {
-    const value = headers[name]
-    if (value === undefined || value === '') return E.left(authMissing(challenge))
-    // Node joins repeated headers with ", "; an array only arises for set-cookie, but stay total.
-    const key = Array.isArray(value) ? value.join(', ') : value
-    return matchesAny(secrets, key) ? E.right(undefined) : E.left(authInvalid(challenge))
-  }
-}
-
-/** Accepts every request. Only reachable through an option whose name says it is dangerous. */
-export const noAuth: Authenticator = () => E.right(undefined)
+/**
+ * A bearer token in `Authorization: Bearer <token>` (RFC 6750), option `tokens`: one token or a list of them.
+ *
+ * @example
+ * bearerAuth()
+ */
+export const bearerAuth = (): AuthScheme<'tokens', string> => ({
+  option: 'tokens',
+  expected: 'token',
+  check: (entry, fail) => checkHeaderSecret(entry, fail, 'the token sent after `Authorization: Bearer`'),
+  verifier: (tokens, partner) => {
+    const secrets = tokens.map((t) => digest(t))
+    const challenge = { 'WWW-Authenticate': `Bearer realm="${partner}"` }
+    return {
+      checkHeaders: (headers) => {
+        const header = headerValue(headers, 'authorization')
+        if (header === undefined || header.trim() === '') return E.left(authMissing(challenge))
+        const m = /^bearer +(\S+) *$/i.exec(header)
+        if (m === null) return E.left(authInvalid(challenge, 'expected the Bearer authentication scheme'))
+        return matchesAny(secrets, m[1] ?? '') ? E.right(undefined) : E.left(authInvalid(challenge))
+      }
+    }
+  },
+  redact: ['authorization'],
+  authorize: (token) => ({ Authorization: `Bearer ${token}` })
+})

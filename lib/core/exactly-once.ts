@@ -17,10 +17,18 @@ export interface DeliveryInfo {
 export type ClaimStep =
   /** Answer 200 without calling the handler: already handled, or an older version to skip. */
   | { readonly kind: 'acknowledge'; readonly outcome: 'duplicate' | 'stale' }
-  /** Refuse (409 busy, 503 store unreachable); the partner retries. */
+  /** Refuse (409 busy, 503 store unreachable, with the store's error); the partner retries. */
   | { readonly kind: 'refuse'; readonly outcome: 'busy' | 'failed'; readonly problem: Problem; readonly error?: unknown }
   /** This request holds the lease until `leaseEnds` (a `performance.now()` time, or later): run the handler, then settle. */
-  | { readonly kind: 'run'; readonly token: string; readonly stale: boolean; readonly leaseEnds: number }
+  | { readonly kind: 'run'; readonly claim: HeldClaim }
+
+/** A claim this request holds, to be completed or released. */
+export interface HeldClaim {
+  readonly delivery: DeliveryKey
+  readonly token: string
+  readonly stale: boolean
+  readonly leaseEnds: number
+}
 
 /**
  * The longest Retry-After a 409 gives. The lease only bounds how long a crashed holder blocks the scope; a live holder
@@ -34,12 +42,12 @@ export const BUSY_RETRY_AFTER_MAX_MS = 5000
  * nothing is lost, whereas handling without a claim could run the handler twice.
  */
 export const claimDelivery = async (
-  store: DeliveryStore,
+  store: DeliveryStore<unknown>,
   d: DeliveryKey,
   leaseMs: number,
   staleVersions: StaleVersions
 ): Promise<ClaimStep> => {
-  let claim: Claim
+  let claim: Claim<unknown>
   // Read before asking, so the lease is known to last at least until leaseEnds whenever the store starts it.
   const leaseEnds = performance.now() + leaseMs
   try {
@@ -54,8 +62,9 @@ export const claimDelivery = async (
       return { kind: 'refuse', outcome: 'busy', problem: busy(Math.min(claim.retryAfterMs, BUSY_RETRY_AFTER_MAX_MS)) }
     case 'claimed': {
       const stale = d.version !== undefined && claim.highWater !== undefined && d.version < claim.highWater
-      if (!stale || staleVersions === 'deliver') return { kind: 'run', token: claim.token, stale, leaseEnds }
-      await settle(store, d, claim.token, false)
+      const held = { delivery: d, token: claim.token, stale, leaseEnds }
+      if (!stale || staleVersions === 'deliver') return { kind: 'run', claim: held }
+      await release(store, held)
       return { kind: 'acknowledge', outcome: 'stale' }
     }
   }
@@ -65,22 +74,30 @@ const COMPLETE_RETRY_FIRST_MS = 25
 const COMPLETE_RETRY_MAX_MS = 1000
 
 /**
- * Completes (`handled`) or releases the claim. Errors are not thrown: a lease that cannot be released expires by
- * itself (nothing lost). A completion that fails is retried until `leaseEnds`: the handler's work is done, and while
- * our lease lives every other delivery of the scope is refused 409, so a completion recorded late still prevents a
- * second handling (and a stale version after this one). Giving up at once would leave the key not done, and the
- * partner's next copy would run the handler again once the lease expired. Past the lease the error is given up on
- * (a later retry may be handled again), which is still better than answering 5xx for work that was done: a 5xx
+ * Records the delivery as done. Never throws: a completion that fails is retried until the lease ends. The handler's
+ * work is done, and while our lease lives every other delivery of the scope is refused 409, so a completion recorded
+ * late still prevents a second handling (and a stale version after this one). Past the lease the error is given up
+ * on (a later retry may be handled again), which is still better than answering 5xx for work that was done: a 5xx
  * makes the retry run it again for sure. Returns the last error, if any, for `onOutcome`.
  */
-export const settle = async (store: DeliveryStore, d: DeliveryKey, token: string, handled: boolean, leaseEnds = 0): Promise<unknown> => {
+export const complete = async (store: DeliveryStore<unknown>, held: HeldClaim): Promise<unknown> => {
   for (let wait = COMPLETE_RETRY_FIRST_MS; ; wait = Math.min(2 * wait, COMPLETE_RETRY_MAX_MS)) {
     try {
-      await (handled ? store.complete(d, token) : store.release(d, token))
+      await store.complete(held.delivery, held.token)
       return undefined
     } catch (err) {
-      if (!handled || performance.now() + wait >= leaseEnds) return err
+      if (performance.now() + wait >= held.leaseEnds) return err
       await new Promise((resolve) => setTimeout(resolve, wait))
     }
+  }
+}
+
+/** Gives the claim back, so the partner's retry can claim again. Never throws: a lease not released expires by itself. */
+export const release = async (store: DeliveryStore<unknown>, held: HeldClaim): Promise<unknown> => {
+  try {
+    await store.release(held.delivery, held.token)
+    return undefined
+  } catch (err) {
+    return err
   }
 }

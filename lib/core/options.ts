@@ -1,8 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
-import type { DeliveryStore } from './delivery.js'
 import type { StaleVersions } from './exactly-once.js'
 import { ipAllowlist, parseRange, type IpAllowlist } from './ip-allowlist.js'
-import type { ResolvedOptions, WebhookOptions } from './types.js'
+import type { DeliveryOptions, Outcome, Rejection } from './types.js'
 
 /** body-parser's default, which is far above any real order-item webhook (a Musement body is about 500 bytes). */
 export const DEFAULT_LIMIT = 100 * 1024
@@ -12,8 +11,6 @@ export const DEFAULT_LIMIT = 100 * 1024
  * meeting 409 until it settles), short enough that after a crash the event is handled again within minutes.
  */
 export const DEFAULT_LEASE_MS = 2 * 60 * 1000
-
-export const COMMON_OPTION_KEYS = ['handler', 'onReject', 'limit', 'store', 'leaseMs', 'staleVersions', 'onOutcome', 'allowIps'] as const
 
 const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: 1024 * 1024 }
 
@@ -101,21 +98,6 @@ export const positiveInteger = (factory: string, name: string, value: unknown, f
   return value
 }
 
-const isStore = (u: unknown): u is DeliveryStore =>
-  typeof u === 'object' &&
-  u !== null &&
-  'claim' in u &&
-  typeof u.claim === 'function' &&
-  'complete' in u &&
-  typeof u.complete === 'function' &&
-  'release' in u &&
-  typeof u.release === 'function'
-
-const resolveStore = (factory: string, store: unknown): DeliveryStore | undefined => {
-  if (store === undefined || isStore(store)) return store
-  throw optionError(factory, '`store` must be a DeliveryStore (claim, complete, release), e.g. memoryStore() or redisStore({ client })')
-}
-
 const resolveStale = (factory: string, mode: unknown): StaleVersions => {
   if (mode === undefined) return 'skip'
   if (mode === 'skip' || mode === 'deliver') return mode
@@ -134,15 +116,72 @@ const resolveAllowIps = (factory: string, allowIps: unknown): IpAllowlist | unde
   return ipAllowlist(ranges)
 }
 
-/** Validates and freezes the options every partner shares. Runs once, when the factory is called. */
-export const resolveCommonOptions = <A>(factory: string, options: WebhookOptions<A>): ResolvedOptions<A> =>
-  Object.freeze({
-    handler: optionalFunction(factory, 'handler', options.handler),
-    onReject: optionalFunction(factory, 'onReject', options.onReject),
-    limit: parseLimit(factory, options.limit),
-    store: resolveStore(factory, options.store),
-    leaseMs: positiveInteger(factory, 'leaseMs', options.leaseMs, DEFAULT_LEASE_MS),
-    staleVersions: resolveStale(factory, options.staleVersions),
-    onOutcome: optionalFunction(factory, 'onOutcome', options.onOutcome),
-    allowIps: resolveAllowIps(factory, options.allowIps)
-  })
+/**
+ * The options every partner factory takes besides `handler`, `store` and its authentication, one resolver each. The
+ * option type ({@link CommonOptions}: each resolver's input), the allowed names and the resolved type all come from
+ * this one list.
+ */
+export const COMMON_OPTIONS = {
+  /** Sees every refused request with its status and problems, for logs and metrics. */
+  onReject: (factory: string, value: ((rejection: Rejection) => void | Promise<void>) | undefined) => optionalFunction(factory, 'onReject', value),
+  /** Sees how every request ended (processed, duplicate, stale, busy, rejected, failed), with key and duration. */
+  onOutcome: (factory: string, value: ((outcome: Outcome) => void | Promise<void>) | undefined) => optionalFunction(factory, 'onOutcome', value),
+  /** Largest accepted body, in bytes or as a string such as `'100kb'` or `'1mb'`. Default `'100kb'`. */
+  limit: (factory: string, value: number | string | undefined): number => parseLimit(factory, value),
+  /** How long a claim holds off concurrent retries of the same delivery, in ms. Default 120 000 (2 min). */
+  leaseMs: (factory: string, value: number | undefined): number => positiveInteger(factory, 'leaseMs', value, DEFAULT_LEASE_MS),
+  /** An older version arriving after a newer one: `'skip'` (answer 200, no handler; default) or `'deliver'`. */
+  staleVersions: (factory: string, value: StaleVersions | undefined): StaleVersions => resolveStale(factory, value),
+  /**
+   * Source addresses allowed to call (`'203.0.113.7'`, `'203.0.113.0/24'`, `'2001:db8::/32'`), checked against
+   * `req.ip` before anything else; any other address gets 403. In addition to credentials, not instead of them:
+   * to rely on the allowlist alone, also pass `dangerouslyDisableAuthentication: true`. Behind a proxy, set Express's
+   * `trust proxy` so that `req.ip` is the sender's address rather than the proxy's.
+   */
+  allowIps: (factory: string, value: string | ReadonlyArray<string> | undefined): IpAllowlist | undefined => resolveAllowIps(factory, value)
+}
+
+type Resolvers = typeof COMMON_OPTIONS
+
+/** Options every partner factory accepts besides `handler`, `store` and its authentication. */
+export type CommonOptions = { readonly [K in keyof Resolvers]?: Exclude<Parameters<Resolvers[K]>[1], undefined> }
+
+/** {@link CommonOptions} once validated, with defaults applied. */
+export type ResolvedCommonOptions = { readonly [K in keyof Resolvers]: ReturnType<Resolvers[K]> }
+
+// Typed as a complete record of the option type's keys, so an option added to one and not the other does not compile.
+const DELIVERY_OPTION_NAMES: { readonly [K in keyof DeliveryOptions<unknown>]-?: true } = { handler: true, store: true }
+
+/** The option names every partner factory accepts besides its authentication's. */
+export const COMMON_OPTION_NAMES: ReadonlyArray<string> = [...Object.keys(COMMON_OPTIONS), ...Object.keys(DELIVERY_OPTION_NAMES)]
+
+/** Validates the options every partner shares. Runs once, when the factory is called. */
+export const resolveCommonOptions = (factory: string, o: CommonOptions): ResolvedCommonOptions => {
+  const r = COMMON_OPTIONS
+  return {
+    onReject: r.onReject(factory, o.onReject),
+    onOutcome: r.onOutcome(factory, o.onOutcome),
+    limit: r.limit(factory, o.limit),
+    leaseMs: r.leaseMs(factory, o.leaseMs),
+    staleVersions: r.staleVersions(factory, o.staleVersions),
+    allowIps: r.allowIps(factory, o.allowIps)
+  }
+}
+
+const isStore = (u: unknown): boolean =>
+  typeof u === 'object' &&
+  u !== null &&
+  'claim' in u &&
+  typeof u.claim === 'function' &&
+  'complete' in u &&
+  typeof u.complete === 'function' &&
+  'release' in u &&
+  typeof u.release === 'function'
+
+/** Refuses a `store` that is not a DeliveryStore and a `handler` that is not a function. */
+export const checkDeliveryOptions = (factory: string, o: { readonly store?: unknown; readonly handler?: unknown }): void => {
+  if (o.store !== undefined && !isStore(o.store)) {
+    throw optionError(factory, '`store` must be a DeliveryStore (claim, complete, release), e.g. memoryStore() or redisStore({ client })')
+  }
+  optionalFunction(factory, 'handler', o.handler)
+}

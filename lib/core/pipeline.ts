@@ -1,16 +1,14 @@
 import type { NextFunction } from 'express'
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { memoryStore } from '../stores/memory.js'
 import { decodeWith, describeValue } from './decode.js'
-import type { DeliveryKey, DeliveryStore } from './delivery.js'
-import { claimDelivery, settle, type DeliveryInfo } from './exactly-once.js'
+import { claimDelivery, complete, release, type HeldClaim } from './exactly-once.js'
 import { callHook } from './hooks.js'
-import { acknowledge } from './respond.js'
 import { checkSource } from './ip-allowlist.js'
-import { methodNotAllowed, problemBody, sendProblem, type Problem } from './problem.js'
-import { checkContentType, closeAfterAnswer, readJsonBody } from './read-body.js'
+import { bodyAlreadyParsed, methodNotAllowed, problemBody, sendProblem, type Problem } from './problem.js'
+import { checkContentType, closeAfterAnswer, parseBody, readBody, type ReceivedBody } from './read-body.js'
 import { redactHeaders } from './redact.js'
+import { acknowledge } from './respond.js'
 import type { Outcome, PartnerSpec, Rejection, ResolvedOptions, WebhookMiddleware, WebhookRequest, WebhookResponse } from './types.js'
 
 // Node keeps only the first of several Authorization lines (RFC 9110 makes it a singleton field), so `Basic <valid>`
@@ -43,121 +41,145 @@ const onLateEnd = (res: WebhookResponse, then: () => void): void => {
   })
 }
 
+/** Calls `then` with the status once the app has ended the response, whether or not the partner is still there. */
+const whenAnswered = (res: WebhookResponse, then: (status: number) => void): void => {
+  const answered = (): void => then(res.statusCode)
+  if (res.writableEnded) return answered()
+  if (res.destroyed) return onLateEnd(res, answered)
+  const onFinish = (): void => {
+    res.off('close', onClose)
+    answered()
+  }
+  const onClose = (): void => {
+    res.off('finish', onFinish)
+    if (res.writableEnded) answered()
+    else onLateEnd(res, answered)
+  }
+  res.once('finish', onFinish).once('close', onClose)
+}
+
 /** What a failed handler passes to `next()`: a real Error, keeping a thrown non-Error value as its `cause`. */
 const asError = (reason: unknown): Error =>
   reason instanceof Error ? reason : new Error(`the webhook handler failed with ${describeValue(reason)}`, { cause: reason })
 
-// Everything is checked from the source address, request line and headers first, so a stranger's body is never
-// read. The address comes first: a refused address learns nothing else about the endpoint.
-const checkHeaders = <A>(spec: PartnerSpec<A>, options: ResolvedOptions<A>, req: WebhookRequest<unknown>): E.Either<Problem, void> =>
-  pipe(
-    // `req.ip` runs Express's trust-proxy parsing, so it is read only when there is an allowlist to check.
-    options.allowIps === undefined ? E.right(undefined) : checkSource(options.allowIps, req.ip),
-    E.flatMap(() => (req.method === 'POST' ? E.right(undefined) : E.left(methodNotAllowed(req.method)))),
-    E.flatMap(() => spec.authenticate(credentialHeaders(req))),
-    E.flatMap(() => checkContentType(req.headers))
-  )
+type Report = (o: Omit<Outcome, 'partner' | 'durationMs' | 'key'>) => void
 
-const toRejection = (partner: string, req: WebhookRequest<unknown>, p: Problem): Rejection => ({
-  partner,
-  ...problemBody(p),
-  method: req.method,
-  path: req.originalUrl.split('?')[0] ?? '',
-  ip: req.ip,
-  headers: redactHeaders(req.headers)
-})
-
-/** Context of one request as it moves through the steps. */
-interface Flight<A> {
+/** One claimed delivery on its way to the app. */
+interface Claimed<A> {
   readonly req: WebhookRequest<A>
   readonly res: WebhookResponse
   readonly next: NextFunction
-  readonly delivery: DeliveryKey
-  readonly token: string
-  readonly leaseEnds: number
-  readonly report: (o: Omit<Outcome, 'partner' | 'durationMs' | 'key'>) => void
+  readonly claim: HeldClaim
+  readonly report: Report
 }
 
 /**
- * The one request pipeline every partner shares: method, authentication, media type, body (read here unless a
- * body parser ran first), decode, claim the delivery, then hand over, to `options.handler` (answering 200) or to
- * `next()`, and settle the claim by the outcome.
+ * The one request pipeline every partner shares, in five steps: check the request (address, method, credentials,
+ * media type), read the event (body, signature, JSON, decode), claim the delivery, deliver it (to `handler`, answered
+ * 200, or to the route through `next()`), and settle the claim by the app's answer: complete it or release it.
  */
 export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: ResolvedOptions<A>): WebhookMiddleware<A> => {
   const decode = decodeWith(spec.codec)
-  const store: DeliveryStore = options.store ?? memoryStore()
-  const { handler } = options
+  const { store, handler } = options
 
-  const runHandler = async (f: Flight<A>, run: (event: A, info: DeliveryInfo) => void | Promise<void>): Promise<void> => {
-    let failure: { readonly error: unknown } | undefined
-    try {
-      await run(f.req.body, f.res.locals.webhook)
-    } catch (error) {
-      failure = { error }
-    }
-    // A handler that answered itself decides by its status, as a `next()` route does: an answer already sent wins
-    // over a later throw, because the partner acts on the answer.
-    if (f.res.writableEnded) return settleByAnswer(f, f.res.statusCode, failure?.error)
-    if (failure !== undefined) {
-      await settle(store, f.delivery, f.token, false)
-      f.report({ outcome: 'failed', status: 500, error: failure.error })
-      // The app's error handler answers (5xx), and the partner retries: only a 200 counts as received. A falsy
-      // reason would read as "no error" to Express, so it always gets a real Error.
-      return f.next(asError(failure.error))
-    }
-    if (f.res.headersSent) return whenAnswered(f)
-    // Recorded before answering, so a retry racing the 200 is already a duplicate.
-    const error = await settle(store, f.delivery, f.token, true, f.leaseEnds)
-    acknowledge(f.res, 'processed')
-    f.report({ outcome: 'processed', status: f.res.statusCode, ...(error === undefined ? {} : { error }) })
+  // Everything here is decided from the source address, request line and headers, so a stranger's body is never
+  // read. The address comes first: a refused address learns nothing else about the endpoint.
+  const checkRequest = (req: WebhookRequest<unknown>): E.Either<Problem, void> =>
+    pipe(
+      // `req.ip` runs Express's trust-proxy parsing, so it is read only when there is an allowlist to check.
+      options.allowIps === undefined ? E.right(undefined) : checkSource(options.allowIps, req.ip),
+      E.flatMap(() => (req.method === 'POST' ? E.right(undefined) : E.left(methodNotAllowed(req.method)))),
+      E.flatMap(() => spec.verifier.checkHeaders(credentialHeaders(req))),
+      E.flatMap(() => checkContentType(req.headers))
+    )
+
+  // A scheme that signs the body checks the bytes as received; a value a body parser made of them cannot be checked.
+  const checkSignature = (req: WebhookRequest<unknown>, body: ReceivedBody): E.Either<Problem, ReceivedBody> => {
+    const { checkBody } = spec.verifier
+    if (checkBody === undefined) return E.right(body)
+    if ('parsed' in body) return E.left(bodyAlreadyParsed())
+    const bytes = typeof body.bytes === 'string' ? Buffer.from(body.bytes, 'utf8') : body.bytes
+    return E.map(() => body)(checkBody(bytes, req.headers))
   }
 
-  // Only an answer of exactly 200 counts as handled; anything else releases the claim, so the partner's retry runs again.
-  const settleByAnswer = (f: Flight<A>, status: number, failure?: unknown): void => {
+  const readEvent = async (req: WebhookRequest<unknown>): Promise<E.Either<Problem, A>> =>
+    pipe(
+      await readBody(req, options.limit),
+      E.flatMap((body) => checkSignature(req, body)),
+      E.flatMap(parseBody),
+      E.flatMap(decode)
+    )
+
+  const toRejection = (req: WebhookRequest<unknown>, p: Problem): Rejection => ({
+    partner: spec.partner,
+    ...problemBody(p),
+    method: req.method,
+    path: req.originalUrl.split('?')[0] ?? '',
+    ip: req.ip,
+    headers: redactHeaders(req.headers, spec.redact)
+  })
+
+  // Only an answer of exactly 200 counts as handled; anything else gives the claim back, so the partner's retry runs again.
+  const settleByAnswer = (d: Claimed<A>, status: number, failure?: unknown): void => {
     const handled = status === 200
-    void settle(store, f.delivery, f.token, handled, f.leaseEnds).then((error) => {
-      const cause = failure ?? error
-      f.report({ outcome: handled ? 'processed' : 'failed', status, ...(cause === undefined ? {} : { error: cause }) })
+    void (handled ? complete(store, d.claim) : release(store, d.claim)).then((storeError) => {
+      const error = failure ?? storeError
+      d.report({ outcome: handled ? 'processed' : 'failed', status, ...(error === undefined ? {} : { error }) })
     })
   }
 
-  // The app answers (a `next()` route, or a handler that streams its own answer). The app's answer settles the claim,
-  // never the connection: a partner that gave up mid-route leaves the claim held (its copies get 409), and a 200
-  // written after the drop still records the delivery as done. An app that never answers leaves the lease to expire.
-  const whenAnswered = (f: Flight<A>): void => {
-    if (f.res.writableEnded) return settleByAnswer(f, f.res.statusCode)
-    if (f.res.destroyed) return onLateEnd(f.res, () => settleByAnswer(f, f.res.statusCode))
-    const onFinish = (): void => {
-      f.res.off('close', onClose)
-      settleByAnswer(f, f.res.statusCode)
+  const deliverToHandler = async (d: Claimed<A>, run: NonNullable<typeof handler>): Promise<void> => {
+    let failure: { readonly error: unknown } | undefined
+    try {
+      await run(d.req.body, d.req, d.res, d.res.locals.webhook)
+    } catch (error) {
+      failure = { error }
     }
-    const onClose = (): void => {
-      f.res.off('finish', onFinish)
-      if (f.res.writableEnded) settleByAnswer(f, f.res.statusCode)
-      else onLateEnd(f.res, () => settleByAnswer(f, f.res.statusCode))
+    // A handler that answered itself decides by its status, as a route does: an answer already sent wins over a
+    // later throw, because the partner acts on the answer.
+    if (d.res.writableEnded) return settleByAnswer(d, d.res.statusCode, failure?.error)
+    if (failure !== undefined) {
+      await release(store, d.claim)
+      d.report({ outcome: 'failed', status: 500, error: failure.error })
+      // The app's error handler answers (5xx), and the partner retries: only a 200 counts as received.
+      return d.next(asError(failure.error))
     }
-    f.res.once('finish', onFinish).once('close', onClose)
+    if (d.res.headersSent) return whenAnswered(d.res, (status) => settleByAnswer(d, status))
+    // Recorded before answering, so a retry racing the 200 is already a duplicate.
+    const error = await complete(store, d.claim)
+    acknowledge(d.res, 'processed')
+    d.report({ outcome: 'processed', status: d.res.statusCode, ...(error === undefined ? {} : { error }) })
   }
 
-  const handOver = async (req: WebhookRequest<unknown>, res: WebhookResponse, next: NextFunction, started: number): Promise<void> => {
-    const reporterFor = (key: string | undefined) => (o: Omit<Outcome, 'partner' | 'durationMs' | 'key'>) =>
-      callHook(options.onOutcome, { partner: spec.partner, key, durationMs: performance.now() - started, ...o })
+  // The route's answer settles the claim, never the connection: a partner that gave up mid-route leaves the claim
+  // held (its copies get 409), and a 200 written after the drop still records the delivery as done. A route that
+  // never answers leaves the lease to expire.
+  const deliverToRoute = (d: Claimed<A>): void => {
+    whenAnswered(d.res, (status) => settleByAnswer(d, status))
+    d.next()
+  }
+
+  const receive = async (req: WebhookRequest<unknown>, res: WebhookResponse, next: NextFunction, started: number): Promise<void> => {
+    const reporter =
+      (key: string | undefined): Report =>
+      (o) =>
+        callHook(options.onOutcome, { partner: spec.partner, key, durationMs: performance.now() - started, ...o })
     const refuse = (p: Problem): void => {
       sendProblem(res, p)
-      callHook(options.onReject, toRejection(spec.partner, req, p))
+      callHook(options.onReject, toRejection(req, p))
     }
     const reject = (p: Problem): void => {
       // Refused while the body may still be arriving: read no more than a little of it after the answer.
       closeAfterAnswer(req)
       refuse(p)
-      reporterFor(undefined)({ outcome: 'rejected', status: p.status, type: p.type })
+      reporter(undefined)({ outcome: 'rejected', status: p.status, type: p.type })
     }
-    const gate = checkHeaders(spec, options, req)
-    if (E.isLeft(gate)) return reject(gate.left)
-    const event = E.flatMap(await readJsonBody(req, options.limit), decode)
+    const checked = checkRequest(req)
+    if (E.isLeft(checked)) return reject(checked.left)
+    const event = await readEvent(req)
     if (E.isLeft(event)) return reject(event.left)
-    const delivery = spec.deliveryKey(event.right)
-    const report = reporterFor(delivery.key)
+    const delivery = spec.deliveryKey(event.right, req)
+    const report = reporter(delivery.key)
     const step = await claimDelivery(store, delivery, options.leaseMs, options.staleVersions)
     if (step.kind === 'acknowledge') {
       acknowledge(res, step.outcome)
@@ -167,16 +189,14 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
       refuse(step.problem)
       return report({ outcome: step.outcome, status: step.problem.status, type: step.problem.type, ...(step.error === undefined ? {} : { error: step.error }) })
     }
-    res.locals.webhook = { partner: spec.partner, key: delivery.key, stale: step.stale }
-    const flight: Flight<A> = { req: Object.assign(req, { body: event.right }), res, next, delivery, token: step.token, leaseEnds: step.leaseEnds, report }
-    if (handler !== undefined) return runHandler(flight, (e, info) => handler(e, flight.req, res, info))
-    whenAnswered(flight)
-    next()
+    res.locals.webhook = { partner: spec.partner, key: delivery.key, stale: step.claim.stale }
+    const claimed: Claimed<A> = { req: Object.assign(req, { body: event.right }), res, next, claim: step.claim, report }
+    return handler === undefined ? deliverToRoute(claimed) : deliverToHandler(claimed, handler)
   }
 
   const middleware = async (req: WebhookRequest<unknown>, res: WebhookResponse, next: NextFunction): Promise<void> => {
     try {
-      await handOver(req, res, next, performance.now())
+      await receive(req, res, next, performance.now())
     } catch (err) {
       next(err)
     }

@@ -19,6 +19,7 @@ export type ProblemType =
   | 'webhook.body.too_large'
   | 'webhook.body.unreadable'
   | 'webhook.body.malformed'
+  | 'webhook.body.already_parsed'
   | 'webhook.payload.invalid'
   | 'webhook.delivery.in_progress'
   | 'webhook.store.unavailable'
@@ -71,6 +72,15 @@ export const tooLarge = (limit: number): Problem =>
 export const unreadable = (detail: string): Problem => problem('webhook.body.unreadable', 400, 'Body could not be read', detail)
 
 export const malformed = (detail: string): Problem => problem('webhook.body.malformed', 400, 'Malformed body', detail)
+
+// A set-up mistake, not the sender's: 500, so the partner retries once the route is mounted ahead of the parser.
+export const bodyAlreadyParsed = (): Problem =>
+  problem(
+    'webhook.body.already_parsed',
+    500,
+    'Body already parsed',
+    'this webhook is signed over its raw bytes, but a body parser read them first: mount the webhook route before express.json()'
+  )
 
 export const invalidPayload = (errors: ReadonlyArray<FieldProblem>, total: number): Problem => ({
   ...problem(

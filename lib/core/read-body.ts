@@ -77,21 +77,26 @@ export const parseJson = (bytes: Uint8Array | string): E.Either<Problem, unknown
   }
 }
 
+/** A body as it reached the middleware: its bytes, or the value a body parser mounted first made of them. */
+export type ReceivedBody = { readonly bytes: Uint8Array | string } | { readonly parsed: unknown }
+
 /**
- * The request body as an unknown JSON value. If a body parser already consumed the stream (`express.json()`,
- * `express.raw()`, `express.text()`), its result is used; otherwise the stream is read here, up to `limit` bytes.
+ * The request body. If a body parser already consumed the stream (`express.json()`, `express.raw()`,
+ * `express.text()`), its result is used; otherwise the stream is read here, up to `limit` bytes.
  */
-export const readJsonBody = async (req: IncomingMessage & { body?: unknown }, limit: number): Promise<E.Either<Problem, unknown>> => {
+export const readBody = async (req: IncomingMessage & { body?: unknown }, limit: number): Promise<E.Either<Problem, ReceivedBody>> => {
   if (req.readableEnded) {
     const body = req.body
     if (Buffer.isBuffer(body) || typeof body === 'string') {
-      return Buffer.byteLength(body) > limit ? E.left(tooLarge(limit)) : parseJson(body)
+      return Buffer.byteLength(body) > limit ? E.left(tooLarge(limit)) : E.right({ bytes: body })
     }
-    return body === undefined ? E.left(malformed('the body is empty; send a JSON object')) : E.right(body)
+    return body === undefined ? E.left(malformed('the body is empty; send a JSON object')) : E.right({ parsed: body })
   }
-  const bytes = await readStream(req, limit)
-  return E.flatMap(bytes, parseJson)
+  return E.map((bytes: Buffer) => ({ bytes }))(await readStream(req, limit))
 }
+
+/** The body as an unknown JSON value. */
+export const parseBody = (body: ReceivedBody): E.Either<Problem, unknown> => ('parsed' in body ? E.right(body.parsed) : parseJson(body.bytes))
 
 // How much of an unfinished body is still read after an early answer, and for how long (see `closeAfterAnswer`).
 export const LINGER_MAX_BYTES = 256 * 1024

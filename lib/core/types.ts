@@ -1,11 +1,11 @@
 import type { Request, RequestHandler, Response } from 'express'
+import type { IncomingHttpHeaders } from 'node:http'
 import type * as t from 'io-ts'
-import type { Authenticator } from './auth.js'
+import type { Verifier } from './auth.js'
 import type { DeliveryKey, DeliveryStore } from './delivery.js'
-import type { DeliveryInfo, StaleVersions } from './exactly-once.js'
-import type { IpAllowlist } from './ip-allowlist.js'
+import type { DeliveryInfo } from './exactly-once.js'
+import type { CommonOptions, ResolvedCommonOptions } from './options.js'
 import type { FieldProblem, ProblemType } from './problem.js'
-
 
 /** `res.locals` after the middleware: `webhook` describes the delivery (key, staleness) for `next()`-style routes. */
 export type WebhookLocals = { webhook: DeliveryInfo }
@@ -42,11 +42,11 @@ export interface Outcome {
   readonly durationMs: number
   /** The problem type of a refused request. */
   readonly type?: ProblemType
-  /** The handler's error, or a store error met while settling a handled delivery. */
+  /** The handler's error, or the store's error (an unreachable store, or one met while settling a handled delivery). */
   readonly error?: unknown
 }
 
-/** Request headers as hooks see them: credential headers (see `REDACTED_HEADERS`) have the value `'[redacted]'`. */
+/** Request headers as hooks see them: credential headers have the value `'[redacted]'`. */
 export type RedactedHeaders = Readonly<Record<string, string | ReadonlyArray<string>>>
 
 /** What `onReject` receives for every refused request. Credentials and bodies are never part of it. */
@@ -60,55 +60,42 @@ export interface Rejection {
   readonly method: string
   readonly path: string
   readonly ip: string | undefined
-  /** The request headers, with Authorization, Proxy-Authorization, X-API-Key and Cookie values redacted. */
+  /** The request headers, with the values of credential headers (the scheme's, and Cookie) redacted. */
   readonly headers: RedactedHeaders
 }
 
-/** Options every partner factory accepts. */
-export interface WebhookOptions<A> {
+/** Where the decoded event goes and where deliveries are recorded. */
+export interface DeliveryOptions<A> {
   /** Handles the decoded event; the middleware then answers 200. Without it, the middleware calls `next()`. */
   readonly handler?: WebhookHandler<A>
-  /** Sees every refused request with its status and problems, for logs and metrics. */
-  readonly onReject?: (rejection: Rejection) => void | Promise<void>
-  /** Largest accepted body, in bytes or as a string such as `'100kb'` or `'1mb'`. Default `'100kb'`. */
-  readonly limit?: number | string
   /** Where deliveries are claimed and remembered. Default: a `memoryStore()` of this middleware's own. */
-  readonly store?: DeliveryStore
-  /** How long a claim holds off concurrent retries of the same delivery, in ms. Default 120 000 (2 min). */
-  readonly leaseMs?: number
-  /** An older version arriving after a newer one: `'skip'` (answer 200, no handler; default) or `'deliver'`. */
-  readonly staleVersions?: StaleVersions
-  /** Sees how every request ended (processed, duplicate, stale, busy, rejected, failed), with key and duration. */
-  readonly onOutcome?: (outcome: Outcome) => void | Promise<void>
-  /**
-   * Source addresses allowed to call (`'203.0.113.7'`, `'203.0.113.0/24'`, `'2001:db8::/32'`), checked against
-   * `req.ip` before anything else; any other address gets 403. In addition to credentials, not instead of them:
-   * to rely on the allowlist alone, also pass `dangerouslyDisableAuthentication: true`. Behind a proxy, set Express's
-   * `trust proxy` so that `req.ip` is the sender's address rather than the proxy's.
-   */
-  readonly allowIps?: string | ReadonlyArray<string>
+  readonly store?: DeliveryStore<unknown>
 }
+
+/** Options every partner factory accepts, besides its authentication. */
+export type WebhookOptions<A> = CommonOptions & DeliveryOptions<A>
 
 /** Options once validated: defaults applied, frozen. */
-export interface ResolvedOptions<A> {
+export type ResolvedOptions<A> = ResolvedCommonOptions & {
+  readonly store: DeliveryStore<unknown>
   readonly handler: WebhookHandler<A> | undefined
-  readonly onReject: ((rejection: Rejection) => void | Promise<void>) | undefined
-  readonly limit: number
-  readonly store: DeliveryStore | undefined
-  readonly leaseMs: number
-  readonly staleVersions: StaleVersions
-  readonly onOutcome: ((outcome: Outcome) => void | Promise<void>) | undefined
-  readonly allowIps: IpAllowlist | undefined
 }
 
-/** Everything partner-specific the shared pipeline needs. A new partner is a codec, an authenticator and this. */
+/** What the request's headers look like to a delivery key. */
+export interface DeliveryRequest {
+  readonly headers: IncomingHttpHeaders
+}
+
+/** Everything partner-specific the pipeline needs, resolved at factory time. */
 export interface PartnerSpec<A> {
-  /** Short partner name for hooks and logs, e.g. `musement`. */
+  /** Short partner name for hooks, logs and challenges, e.g. `musement`. */
   readonly partner: string
   /** Name given to the returned middleware function, so stack traces read well. */
   readonly middlewareName: string
   readonly codec: t.Decoder<unknown, A>
-  readonly authenticate: Authenticator
+  readonly verifier: Verifier
+  /** Header names whose values hooks never see. */
+  readonly redact: ReadonlyArray<string>
   /** The idempotency key (and, for versioned partners, the scope and version) of a decoded event. */
-  readonly deliveryKey: (event: A) => DeliveryKey
+  readonly deliveryKey: (event: A, request: DeliveryRequest) => DeliveryKey
 }

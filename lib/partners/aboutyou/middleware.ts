@@ -1,18 +1,18 @@
-import type { Authenticator } from '../../core/auth.js'
 import type { DeliveryKey } from '../../core/delivery.js'
-import { assertKnownKeys, assertOptionsObject, COMMON_OPTION_KEYS, optionError, resolveCommonOptions } from '../../core/options.js'
-import { createWebhookMiddleware } from '../../core/pipeline.js'
-import type { PartnerSpec, WebhookHandler, WebhookMiddleware, WebhookOptions } from '../../core/types.js'
-import { aboutYouEventCodec, type AboutYouEvent, type AboutYouEventName } from './codec.js'
-import { assertEventNames, AUTH_OPTION_KEYS, resolveAuth, resolveHandlerNames, type AboutYouAuthOptions } from './options.js'
+import { optionError } from '../../core/options.js'
+import type { CommonOptions } from '../../core/options.js'
+import type { DeliveryOptions, WebhookHandler, WebhookMiddleware } from '../../core/types.js'
+import { partnerMiddleware, type PartnerDefinition, type PartnerOptions } from '../../define-partner.js'
+import { aboutYouEventCodec, AboutYouOrderItemsEvent, type AboutYouEvent, type AboutYouEventName } from './codec.js'
+import { aboutYouAuth, assertEventNames, resolveHandlerNames, type AboutYouAuthOptions } from './options.js'
 
 export type { AboutYouAuthOptions } from './options.js'
 
 /** Options of {@link aboutYouShipment}; `handler` receives only the events `N` the URL was set up for. */
-export type AboutYouShipmentOptions<N extends AboutYouEventName> = WebhookOptions<AboutYouEvent<N>> & AboutYouAuthOptions
+export type AboutYouShipmentOptions<N extends AboutYouEventName> = PartnerOptions<AboutYouEvent<N>, 'apiKeys', string>
 
 /** Options of {@link aboutYouWebhooks}: the handlers are its first argument, one per event. */
-export type AboutYouWebhooksOptions = Omit<WebhookOptions<AboutYouEvent>, 'handler'> & AboutYouAuthOptions
+export type AboutYouWebhooksOptions = Omit<CommonOptions & DeliveryOptions<AboutYouEvent>, 'handler'> & AboutYouAuthOptions
 
 /** One handler per event name, each typed with its own event. */
 export type AboutYouHandlers<N extends AboutYouEventName> = { readonly [K in N]: WebhookHandler<AboutYouEvent<K>> }
@@ -24,11 +24,14 @@ const deliveryKey = (event: AboutYouEvent): DeliveryKey => {
   return { key, scope: key }
 }
 
-const partnerSpec = <N extends AboutYouEventName>(
-  middlewareName: string,
-  events: ReadonlyArray<N>,
-  authenticate: Authenticator
-): PartnerSpec<AboutYouEvent<N>> => ({ partner: 'aboutyou', middlewareName, codec: aboutYouEventCodec(events), authenticate, deliveryKey })
+const aboutYou: PartnerDefinition<AboutYouEvent, 'apiKeys', string> = { name: 'aboutyou', codec: AboutYouOrderItemsEvent, auth: aboutYouAuth, deliveryKey }
+
+// The definition for one call: its factory's name, and a codec that takes only the events `events`.
+const forEvents = <N extends AboutYouEventName>(factory: string, events: ReadonlyArray<N>): PartnerDefinition<AboutYouEvent<N>, 'apiKeys', string> => ({
+  ...aboutYou,
+  factory,
+  codec: aboutYouEventCodec(events)
+})
 
 /**
  * Express middleware for one About You URL that receives `event` (one name or a list): `X-API-Key` auth, strict
@@ -43,7 +46,8 @@ const partnerSpec = <N extends AboutYouEventName>(
  */
 export function aboutYouShipment<N extends AboutYouEventName>(
   event: N | ReadonlyArray<N>,
-  options: AboutYouShipmentOptions<NoInfer<N>>
+  options: AboutYouShipmentOptions<NoInfer<N>>,
+  notAMiddleware?: undefined
 ): WebhookMiddleware<AboutYouEvent<N>> {
   const factory = 'aboutYouShipment'
   if (typeof event !== 'string' && !Array.isArray(event)) {
@@ -51,10 +55,8 @@ export function aboutYouShipment<N extends AboutYouEventName>(
   }
   const events: ReadonlyArray<N> = typeof event === 'string' ? [event] : event
   assertEventNames(factory, events)
-  assertOptionsObject(factory, options)
-  assertKnownKeys(factory, options, [...COMMON_OPTION_KEYS, ...AUTH_OPTION_KEYS])
-  const spec = partnerSpec('aboutYouShipmentMiddleware', [...new Set(events)], resolveAuth(factory, options))
-  return createWebhookMiddleware(spec, resolveCommonOptions(factory, options))
+  void notAMiddleware
+  return partnerMiddleware(forEvents(factory, [...new Set(events)]), options)
 }
 
 // The codec admits only names that have a handler, so the lookup always finds one.
@@ -75,14 +77,14 @@ const dispatch =
  */
 export function aboutYouWebhooks<N extends AboutYouEventName>(
   handlers: AboutYouHandlers<N>,
-  options: AboutYouWebhooksOptions
+  options: AboutYouWebhooksOptions,
+  notAMiddleware?: undefined
 ): WebhookMiddleware<AboutYouEvent<N>> {
   const factory = 'aboutYouWebhooks'
   const events = resolveHandlerNames(factory, handlers)
-  assertOptionsObject(factory, options)
-  if ('handler' in options) throw optionError(factory, '`handler` is not an option here: give one handler per event in the first argument')
-  assertKnownKeys(factory, options, [...COMMON_OPTION_KEYS.filter((k) => k !== 'handler'), ...AUTH_OPTION_KEYS])
-  const spec = partnerSpec('aboutYouWebhooksMiddleware', events, resolveAuth(factory, options))
-  const common = resolveCommonOptions<AboutYouEvent<N>>(factory, options)
-  return createWebhookMiddleware(spec, Object.freeze({ ...common, handler: dispatch(handlers) }))
+  if (typeof options === 'object' && options !== null && 'handler' in options) {
+    throw optionError(factory, '`handler` is not an option here: give one handler per event in the first argument')
+  }
+  void notAMiddleware
+  return partnerMiddleware(forEvents(factory, events), { ...options, handler: dispatch(handlers) })
 }

@@ -290,8 +290,9 @@ describe('partners/musement/middleware', () => {
     it('refuse being registered without a call, naming the fix', async () => {
       const app = express()
       app.set('env', 'test') // keeps finalhandler from printing the expected error
-      // The classic mistake, app.use(factory) instead of app.use(factory(options)), type-checks (the factory takes
-      // one argument, so it fits a RequestHandler), which is why it is caught at run time.
+      // The classic mistake, app.use(factory) instead of app.use(factory(options)). The compiler refuses it; plain
+      // JavaScript still reaches the factory with a request, which is caught at run time.
+      // @ts-expect-error the factory is not a middleware
       app.use(PATH, musementOrderItem)
       const res = await postDelivery(app, PATH, vendorExample, auth)
       expect(res.status).to.equal(500)

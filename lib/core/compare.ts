@@ -1,0 +1,32 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+
+// Every secret comparison of the package lives here, and every one is constant-time (standard-webhooks §verifying
+// signatures): the time taken never depends on how many leading bytes match, on a secret's length, or on which
+// secret of a rotation matched.
+
+/** A fixed-length stand-in for a secret, so comparing two never leaks a length and `timingSafeEqual` never throws. */
+export const digest = (value: string | Uint8Array): Buffer => createHash('sha256').update(value).digest()
+
+/** True when `candidate` is one of the secrets whose digests are `digests`; every one is compared. */
+export const matchesAny = (digests: ReadonlyArray<Buffer>, candidate: string): boolean => {
+  const d = digest(candidate)
+  let found = false
+  for (const secret of digests) found = timingSafeEqual(secret, d) || found
+  return found
+}
+
+/** HMAC-SHA256 of `content` under `key`. */
+export const hmacSha256 = (key: Uint8Array, content: ReadonlyArray<string | Uint8Array>): Buffer => {
+  const mac = createHmac('sha256', key)
+  for (const part of content) mac.update(part)
+  return mac.digest()
+}
+
+/** True when one of `received` equals one of `expected` (signatures); every pair is compared. */
+export const signatureMatchesAny = (expected: ReadonlyArray<Buffer>, received: ReadonlyArray<Buffer>): boolean => {
+  let found = false
+  for (const e of expected) {
+    for (const r of received) found = (r.length === e.length && timingSafeEqual(r, e)) || found
+  }
+  return found
+}
