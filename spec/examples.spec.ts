@@ -70,47 +70,59 @@ describe('examples', () => {
     for (const f of files) expect(covered, `examples/${f}`).to.contain(f.replace(/\.ts$/, ''))
   })
 
-  describe('npm run example (examples/main.ts)', function () {
+  describe('examples that print curl lines', function () {
     this.timeout(30_000)
 
-    it('starts, prints curl lines that work from the project root, and each gets the status it promises', async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'examples/main.ts'], {
-        cwd: root,
-        env: { ...process.env, PORT: '0' },
-        stdio: ['ignore', 'pipe', 'pipe']
-      })
-      try {
-        let output = ''
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`no banner in time: ${output}`)), 20_000)
-          child.stdout.on('data', () => {
-            if (!/listening on/.test(output)) return
-            clearTimeout(timer)
-            setTimeout(resolve, 300) // the banner is printed at once; leave time for the pipe to deliver it all
-          })
-          child.once('exit', (code) => reject(new Error(`example exited with ${code}: ${output}`)))
-        })
-        const lines = output.split('\n')
-        const checks = lines.flatMap((line, i) => {
-          const expected = /\(expect (\d{3})\)/.exec(line)?.[1]
-          const next = lines[i + 1]?.trim()
-          return expected !== undefined && next?.startsWith('curl ') ? [{ expected: Number(expected), command: next }] : []
-        })
-        expect(checks.length, output).to.be.at.least(2)
-        for (const { expected, command } of checks) {
-          // -s -o /dev/null -w '%{http_code}' appended so the status can be read; the printed line is run as is.
-          const { stdout } = await promisify(execFile)('sh', ['-c', `${command} -s -o /dev/null -w '%{http_code}'`], { cwd: root })
-          expect(Number(stdout), command).to.equal(expected)
-        }
-        expect(output).to.contain('musement order item 11045e18-e3ca-42e1-acb4-0d5be75036fd v22 is OK')
-        expect(output).to.contain('about you order_items.shipped message 1: 1 item(s) via DHL')
-      } finally {
-        child.kill()
-      }
+    it('npm run example (examples/main.ts): starts, prints curl lines that work from the project root, each gets the status it promises', async () => {
+      const output = await runPrintedCurlLines('examples/main.ts')
+      expect(output).to.contain('musement order item 11045e18-e3ca-42e1-acb4-0d5be75036fd v22 is OK')
+      expect(output).to.contain('about you order_items.shipped message 1: 1 item(s) via DHL')
+    })
+
+    it('examples/custom-partner.ts: the same for partners defined with definePartner', async () => {
+      const output = await runPrintedCurlLines('examples/custom-partner.ts')
+      expect(output).to.contain('booking BK-1001 v3 is confirmed')
     })
   })
 })
+
+/** Starts an example as `npx tsx <file>` would, runs every curl line it prints and checks the status each promises. */
+const runPrintedCurlLines = async (file: string): Promise<string> => {
+  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    cwd: root,
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  try {
+    let output = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no banner in time: ${output}`)), 20_000)
+      child.stdout.on('data', () => {
+        if (!/listening on/.test(output)) return
+        clearTimeout(timer)
+        setTimeout(resolve, 300) // the banner is printed at once; leave time for the pipe to deliver it all
+      })
+      child.once('exit', (code) => reject(new Error(`example exited with ${code}: ${output}`)))
+    })
+    const lines = output.split('\n')
+    const checks = lines.flatMap((line, i) => {
+      const expected = /\(expect (\d{3})\)/.exec(line)?.[1]
+      const next = lines[i + 1]?.trim()
+      return expected !== undefined && next?.startsWith('curl ') ? [{ expected: Number(expected), command: next }] : []
+    })
+    expect(checks.length, output).to.be.at.least(2)
+    for (const { expected, command } of checks) {
+      // -s -o /dev/null -w '%{http_code}' appended so the status can be read; the printed line is run as is.
+      const { stdout } = await promisify(execFile)('sh', ['-c', `${command} -s -o /dev/null -w '%{http_code}'`], { cwd: root })
+      expect(Number(stdout), command).to.equal(expected)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100)) // the handlers' log lines
+    return output
+  } finally {
+    child.kill()
+  }
+}
 
 describe('examples/musement-redis.ts (redisStore)', () => {
   let redis: TestRedis | undefined

@@ -120,8 +120,12 @@ export const basicAuth = (): AuthScheme<'credentials', BasicCredentials> => ({
     }
   },
   redact: ['authorization'],
-  authorize: ({ username, password }) => ({ Authorization: `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}` })
+  authorize: (credentials) => ({ Authorization: basicAuthorization(credentials) })
 })
+
+/** The `Authorization` value for HTTP Basic credentials: `Basic ` and the UTF-8 `username:password` in base64. */
+export const basicAuthorization = ({ username, password }: BasicCredentials): string =>
+  `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`
 
 /** Options of {@link apiKeyAuth}. */
 export interface ApiKeyAuthOptions {

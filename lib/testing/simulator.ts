@@ -1,6 +1,6 @@
-import { Agent, createServer, request as httpRequest, type RequestListener, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { Agent, request as httpRequest, type RequestListener } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { listen, urlOf } from './listen.js'
 
 /** One webhook the simulated partner must get answered 200. */
 export interface PartnerDelivery {
@@ -85,17 +85,6 @@ export const mulberry32 = (seed: number) => {
   }
 }
 
-const listen = async (listener: RequestListener): Promise<Server> => {
-  const server = createServer(listener).listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  return server
-}
-
-const baseUrlOf = (server: Server): string => {
-  const address: AddressInfo | string | null = server.address()
-  if (address === null || typeof address === 'string') throw new Error('simulatePartner: the server has no TCP address')
-  return `http://127.0.0.1:${address.port}`
-}
 
 const post = (agent: Agent, url: URL, d: PartnerDelivery, id: string, drop: Drop | undefined): Promise<{ status: number; body: string }> =>
   new Promise((resolve) => {
@@ -160,7 +149,7 @@ export const simulatePartner = async (o: SimulatePartnerOptions): Promise<Simula
   const maxAttempts = o.maxAttempts ?? 10
   const delay = o.retryDelayMs ?? ((attempt: number) => Math.min(200, 10 * 2 ** (attempt - 2)))
   const servers = await Promise.all(o.targets.flatMap((t) => (typeof t === 'string' ? [] : [listen(t)])))
-  const urls = [...o.targets.filter((t): t is string => typeof t === 'string'), ...servers.map(baseUrlOf)]
+  const urls = [...o.targets.filter((t): t is string => typeof t === 'string'), ...servers.map(urlOf)]
   const agent = new Agent({ keepAlive: true, maxSockets: o.concurrency ?? 1 })
   const statuses = new Map<number, number>()
   const undelivered: Array<{ delivery: number; id: string; lastStatus: number }> = []
