@@ -1,14 +1,14 @@
 /**
  * Identifies one delivery for the exactly-once bookkeeping.
  *
- * `key` is the idempotency key (Musement: order item UUID + version; About You: event name + subscription id + message id).
+ * `key` is the idempotency key, unique across every partner sharing a store (each partner's definition builds it).
  * `scope` is what must be handled one at a time: two deliveries with the same scope never run concurrently, which
  * is what makes the version high-water mark race-free. For unversioned partners `scope` equals `key`.
  */
 export interface DeliveryKey {
   readonly key: string
   readonly scope: string
-  /** Position within `scope` (Musement `order_item_version`); absent for unversioned partners. */
+  /** Position within `scope` (an item's version); absent for unversioned partners. */
   readonly version?: number
 }
 

@@ -1,13 +1,13 @@
 import { busy, storeUnavailable, type Problem } from './problem.js'
 import type { Claim, DeliveryKey, DeliveryStore } from './delivery.js'
 
-/** What to do with an older version that arrives after a newer one was handled (Musement re-sends late). */
+/** What to do with an older version that arrives after a newer one was handled (partners re-send late). */
 export type StaleVersions = 'skip' | 'deliver'
 
 /** What the handler (and the route, in `res.locals.webhook`) learns about the delivery it is given. */
 export interface DeliveryInfo {
   readonly partner: string
-  /** The idempotency key: Musement `order_item_uuid` + `order_item_version`, About You event name + `subscription_id` + `id`. */
+  /** The idempotency key, as the partner's definition builds it. */
   readonly key: string
   /** True when a newer version of the same item was already handled (only with `staleVersions: 'deliver'`). */
   readonly stale: boolean

@@ -3,7 +3,7 @@ import type { StaleVersions } from './exactly-once.js'
 import { ipAllowlist, parseRange, type IpAllowlist } from './ip-allowlist.js'
 import type { DeliveryOptions, Outcome, Rejection } from './types.js'
 
-/** body-parser's default, which is far above any real order-item webhook (a Musement body is about 500 bytes). */
+/** body-parser's default, which is far above any real order webhook (they are a few hundred bytes to a few kB). */
 export const DEFAULT_LIMIT = 100 * 1024
 
 /**

@@ -3,7 +3,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { malformed, tooLarge, unreadable, unsupportedMedia, type Problem } from './problem.js'
 
 /**
- * The partners send `Content-Type: application/json` (Musement lists it as the only value). A charset other than
+ * Webhook bodies are JSON, sent as `Content-Type: application/json`. A charset other than
  * UTF-8 is refused rather than guessed at (RFC 8259 §8.1: JSON exchanged between systems is UTF-8).
  */
 export const checkContentType = (headers: IncomingHttpHeaders): E.Either<Problem, void> => {

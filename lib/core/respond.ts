@@ -8,7 +8,7 @@ const ACKNOWLEDGEMENTS = {
   stale: Buffer.from('{"status":"stale"}')
 } as const
 
-/** Answers 200 with `{"status": ...}`: the only answer Musement counts as received. */
+/** Answers 200 with `{"status": ...}`: partners count only a 2xx (some only a 200) as received. */
 export const acknowledge = (res: ServerResponse, status: keyof typeof ACKNOWLEDGEMENTS): void => {
   const body = ACKNOWLEDGEMENTS[status]
   res.statusCode = 200

@@ -88,7 +88,7 @@ export interface DeliveryRequest {
 
 /** Everything partner-specific the pipeline needs, resolved at factory time. */
 export interface PartnerSpec<A> {
-  /** Short partner name for hooks, logs and challenges, e.g. `musement`. */
+  /** Short partner name for hooks, logs and challenges. */
   readonly partner: string
   /** Name given to the returned middleware function, so stack traces read well. */
   readonly middlewareName: string
