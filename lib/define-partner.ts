@@ -1,5 +1,5 @@
 import * as t from 'io-ts'
-import type { AuthOptions, AuthScheme, Verifier } from './core/auth.js'
+import type { AuthOptions, AuthScheme, Verifier, WithoutAuthentication, WithSecrets } from './core/auth.js'
 import { noAuth } from './core/auth.js'
 import type { DeliveryKey } from './core/delivery.js'
 import {
@@ -40,13 +40,20 @@ export interface PartnerDefinition<A, Option extends string, Secret> {
 export type PartnerOptions<A, Option extends string, Secret> = WebhookOptions<A> & AuthOptions<Option, Secret>
 
 /**
- * A partner's middleware factory. Its second parameter admits nothing but `undefined`: that keeps `app.use(factory)`
- * (the factory registered without being called, which Express would call with a request) from compiling.
+ * A partner's middleware factory. Three signatures, so that options without secrets are also reported against the one that
+ * needs them (naming `credentials`, `apiKeys`, ...), not only against the opt-out. The second parameter admits nothing
+ * but `undefined`: that keeps `app.use(factory)` (the factory registered without being called, which Express would
+ * call with a request) from compiling.
  */
-export type PartnerFactory<A, Option extends string, Secret> = ((
-  options: PartnerOptions<A, Option, Secret>,
-  notAMiddleware?: undefined
-) => WebhookMiddleware<A>) & { readonly definition: PartnerDefinition<A, Option, Secret> }
+export interface PartnerFactory<A, Option extends string, Secret> {
+  /** Options whose authentication is decided at run time (secrets, or the opt-out). */
+  (options: PartnerOptions<A, Option, Secret>, notAMiddleware?: undefined): WebhookMiddleware<A>
+  /** Every request accepted: only with `dangerouslyDisableAuthentication: true`. */
+  (options: WebhookOptions<A> & WithoutAuthentication<Option>, notAMiddleware?: undefined): WebhookMiddleware<A>
+  /** Requests authenticated with the scheme's secrets. */
+  (options: WebhookOptions<A> & WithSecrets<Option, Secret>, notAMiddleware?: undefined): WebhookMiddleware<A>
+  readonly definition: PartnerDefinition<A, Option, Secret>
+}
 
 const AUTH_OPTION_NAMES = ['credentials', 'apiKeys', 'tokens', 'secrets'] as const
 

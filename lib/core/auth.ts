@@ -46,10 +46,16 @@ export interface AuthScheme<Option extends string, Secret> {
 /** Throws a TypeError: "`credentials[1].password` must be ...". */
 export type Fail = (problem: string, field?: string) => never
 
+/** A scheme's secrets as a factory takes them: one, or a list during a rotation. */
+export type WithSecrets<Option extends string, Secret> = { readonly [K in Option]: Secret | ReadonlyArray<Secret> } & {
+  readonly dangerouslyDisableAuthentication?: never
+}
+
+/** No secrets: every request is accepted. Only for a partner you reach by other means (`allowIps`, a private network). */
+export type WithoutAuthentication<Option extends string> = { readonly [K in Option]?: never } & { readonly dangerouslyDisableAuthentication: true }
+
 /** The options a scheme adds to a factory: its secrets, or an explicit, loudly named opt-out. */
-export type AuthOptions<Option extends string, Secret> =
-  | ({ readonly [K in Option]: Secret | ReadonlyArray<Secret> } & { readonly dangerouslyDisableAuthentication?: never })
-  | ({ readonly [K in Option]?: never } & { readonly dangerouslyDisableAuthentication: true })
+export type AuthOptions<Option extends string, Secret> = WithSecrets<Option, Secret> | WithoutAuthentication<Option>
 
 /** Accepts every request. Only reachable through `dangerouslyDisableAuthentication: true`. */
 export const noAuth: Verifier = { checkHeaders: () => E.right(undefined) }

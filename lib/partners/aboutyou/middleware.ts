@@ -1,7 +1,8 @@
 import type { DeliveryKey } from '../../core/delivery.js'
 import { optionError } from '../../core/options.js'
 import type { CommonOptions } from '../../core/options.js'
-import type { DeliveryOptions, WebhookHandler, WebhookMiddleware } from '../../core/types.js'
+import type { WithoutAuthentication, WithSecrets } from '../../core/auth.js'
+import type { DeliveryOptions, WebhookHandler, WebhookMiddleware, WebhookOptions } from '../../core/types.js'
 import { partnerMiddleware, type PartnerDefinition, type PartnerOptions } from '../../define-partner.js'
 import { aboutYouEventCodec, AboutYouOrderItemsEvent, type AboutYouEvent, type AboutYouEventName } from './codec.js'
 import { aboutYouAuth, assertEventNames, resolveHandlerNames, type AboutYouAuthOptions } from './options.js'
@@ -11,8 +12,10 @@ export type { AboutYouAuthOptions } from './options.js'
 /** Options of {@link aboutYouShipment}; `handler` receives only the events `N` the URL was set up for. */
 export type AboutYouShipmentOptions<N extends AboutYouEventName> = PartnerOptions<AboutYouEvent<N>, 'apiKeys', string>
 
+type WebhooksCommonOptions = Omit<CommonOptions & DeliveryOptions<AboutYouEvent>, 'handler'>
+
 /** Options of {@link aboutYouWebhooks}: the handlers are its first argument, one per event. */
-export type AboutYouWebhooksOptions = Omit<CommonOptions & DeliveryOptions<AboutYouEvent>, 'handler'> & AboutYouAuthOptions
+export type AboutYouWebhooksOptions = WebhooksCommonOptions & AboutYouAuthOptions
 
 /** One handler per event name, each typed with its own event. */
 export type AboutYouHandlers<N extends AboutYouEventName> = { readonly [K in N]: WebhookHandler<AboutYouEvent<K>> }
@@ -48,6 +51,23 @@ export function aboutYouShipment<N extends AboutYouEventName>(
   event: N | ReadonlyArray<N>,
   options: AboutYouShipmentOptions<NoInfer<N>>,
   notAMiddleware?: undefined
+): WebhookMiddleware<AboutYouEvent<N>>
+// The same, split by authentication, so that options without `apiKeys` are also reported against the signature that
+// needs them (see PartnerFactory).
+export function aboutYouShipment<N extends AboutYouEventName>(
+  event: N | ReadonlyArray<N>,
+  options: WebhookOptions<AboutYouEvent<NoInfer<N>>> & WithoutAuthentication<'apiKeys'>,
+  notAMiddleware?: undefined
+): WebhookMiddleware<AboutYouEvent<N>>
+export function aboutYouShipment<N extends AboutYouEventName>(
+  event: N | ReadonlyArray<N>,
+  options: WebhookOptions<AboutYouEvent<NoInfer<N>>> & WithSecrets<'apiKeys', string>,
+  notAMiddleware?: undefined
+): WebhookMiddleware<AboutYouEvent<N>>
+export function aboutYouShipment<N extends AboutYouEventName>(
+  event: N | ReadonlyArray<N>,
+  options: AboutYouShipmentOptions<NoInfer<N>>,
+  notAMiddleware?: undefined
 ): WebhookMiddleware<AboutYouEvent<N>> {
   const factory = 'aboutYouShipment'
   if (typeof event !== 'string' && !Array.isArray(event)) {
@@ -75,6 +95,21 @@ const dispatch =
  *   'order_items.returned': async (event) => { await shipments.returned(event.message.items) }
  * }, { apiKeys: process.env.ABOUT_YOU_API_KEY ?? '' }))
  */
+export function aboutYouWebhooks<N extends AboutYouEventName>(
+  handlers: AboutYouHandlers<N>,
+  options: AboutYouWebhooksOptions,
+  notAMiddleware?: undefined
+): WebhookMiddleware<AboutYouEvent<N>>
+export function aboutYouWebhooks<N extends AboutYouEventName>(
+  handlers: AboutYouHandlers<N>,
+  options: WebhooksCommonOptions & WithoutAuthentication<'apiKeys'>,
+  notAMiddleware?: undefined
+): WebhookMiddleware<AboutYouEvent<N>>
+export function aboutYouWebhooks<N extends AboutYouEventName>(
+  handlers: AboutYouHandlers<N>,
+  options: WebhooksCommonOptions & WithSecrets<'apiKeys', string>,
+  notAMiddleware?: undefined
+): WebhookMiddleware<AboutYouEvent<N>>
 export function aboutYouWebhooks<N extends AboutYouEventName>(
   handlers: AboutYouHandlers<N>,
   options: AboutYouWebhooksOptions,
