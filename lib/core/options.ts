@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { StaleVersions } from './exactly-once.js'
 import { ipAllowlist, parseRange, type IpAllowlist } from './ip-allowlist.js'
+import { isLogger, processWarnings, type Logger } from './logger.js'
 import type { DeliveryOptions, Outcome, Rejection } from './types.js'
 
 /** body-parser's default, which is far above any real order webhook (they are a few hundred bytes to a few kB). */
@@ -116,6 +117,12 @@ const resolveAllowIps = (factory: string, allowIps: unknown): IpAllowlist | unde
   return ipAllowlist(ranges)
 }
 
+const resolveLogger = (factory: string, logger: unknown): Logger => {
+  if (logger === undefined) return processWarnings
+  if (isLogger(logger)) return logger
+  throw optionError(factory, '`logger` must have debug, info, warn and error methods, like a pino logger')
+}
+
 /**
  * The options every partner factory takes besides `handler`, `store` and its authentication, one resolver each. The
  * option type ({@link CommonOptions}: each resolver's input), the allowed names and the resolved type all come from
@@ -138,7 +145,12 @@ export const COMMON_OPTIONS = {
    * to rely on the allowlist alone, also pass `dangerouslyDisableAuthentication: true`. Behind a proxy, set Express's
    * `trust proxy` so that `req.ip` is the sender's address rather than the proxy's.
    */
-  allowIps: (factory: string, value: string | ReadonlyArray<string> | undefined): IpAllowlist | undefined => resolveAllowIps(factory, value)
+  allowIps: (factory: string, value: string | ReadonlyArray<string> | undefined): IpAllowlist | undefined => resolveAllowIps(factory, value),
+  /**
+   * Where the middleware logs what the partner's answer cannot say: a failing hook, an unreachable store, a completion
+   * it gave up on. Any pino-compatible logger (`{ debug, info, warn, error }`). Default: process warnings.
+   */
+  logger: (factory: string, value: Logger | undefined): Logger => resolveLogger(factory, value)
 }
 
 type Resolvers = typeof COMMON_OPTIONS
@@ -164,7 +176,8 @@ export const resolveCommonOptions = (factory: string, o: CommonOptions): Resolve
     limit: r.limit(factory, o.limit),
     leaseMs: r.leaseMs(factory, o.leaseMs),
     staleVersions: r.staleVersions(factory, o.staleVersions),
-    allowIps: r.allowIps(factory, o.allowIps)
+    allowIps: r.allowIps(factory, o.allowIps),
+    logger: r.logger(factory, o.logger)
   }
 }
 

@@ -64,6 +64,17 @@ const asError = (reason: unknown): Error =>
 
 type Report = (o: Omit<Outcome, 'partner' | 'durationMs' | 'key'>) => void
 
+/** An error as plain data, for `JSON.stringify`: an Error's own fields are not enumerable, so it would render as `{}`. */
+const errorData = (err: unknown, depth = 0): unknown => {
+  if (!(err instanceof Error)) return typeof err === 'bigint' || typeof err === 'symbol' || typeof err === 'function' ? String(err) : err
+  const cause = depth < 3 && err.cause !== undefined ? { cause: errorData(err.cause, depth + 1) } : {}
+  return { name: err.name, message: err.message, stack: err.stack, ...cause }
+}
+
+/** An outcome for the hook: `durationMs` to the microsecond, and a `toJSON` that keeps the error readable. */
+const outcomeOf = (o: Outcome): Outcome =>
+  Object.defineProperty(o, 'toJSON', { value: () => ({ ...o, ...(o.error === undefined ? {} : { error: errorData(o.error) }) }) })
+
 /** One claimed delivery on its way to the app. */
 interface Claimed<A> {
   readonly req: WebhookRequest<A>
@@ -80,7 +91,14 @@ interface Claimed<A> {
  */
 export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: ResolvedOptions<A>): WebhookMiddleware<A> => {
   const decode = decodeWith(spec.codec)
-  const { store, handler } = options
+  const { store, handler, logger } = options
+
+  // A store error met while settling: the answer already stands, so it is logged (and reported through onOutcome).
+  const logSettle = (err: unknown, handled: boolean, key: string): void => {
+    if (err === undefined) return
+    if (handled) logger.error({ err, partner: spec.partner, key }, 'a handled delivery could not be recorded as done; a later copy may run it again')
+    else logger.warn({ err, partner: spec.partner, key }, 'a claim could not be released; it will expire with its lease')
+  }
 
   // Everything here is decided from the source address, request line and headers, so a stranger's body is never
   // read. The address comes first: a refused address learns nothing else about the endpoint.
@@ -123,6 +141,7 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
   const settleByAnswer = (d: Claimed<A>, status: number, failure?: unknown): void => {
     const handled = status === 200
     void (handled ? complete(store, d.claim) : release(store, d.claim)).then((storeError) => {
+      logSettle(storeError, handled, d.claim.delivery.key)
       const error = failure ?? storeError
       d.report({ outcome: handled ? 'processed' : 'failed', status, ...(error === undefined ? {} : { error }) })
     })
@@ -139,7 +158,7 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     // later throw, because the partner acts on the answer.
     if (d.res.writableEnded) return settleByAnswer(d, d.res.statusCode, failure?.error)
     if (failure !== undefined) {
-      await release(store, d.claim)
+      logSettle(await release(store, d.claim), false, d.claim.delivery.key)
       d.report({ outcome: 'failed', status: 500, error: failure.error })
       // The app's error handler answers (5xx), and the partner retries: only a 200 counts as received.
       return d.next(asError(failure.error))
@@ -147,6 +166,7 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     if (d.res.headersSent) return whenAnswered(d.res, (status) => settleByAnswer(d, status))
     // Recorded before answering, so a retry racing the 200 is already a duplicate.
     const error = await complete(store, d.claim)
+    logSettle(error, true, d.claim.delivery.key)
     acknowledge(d.res, 'processed')
     d.report({ outcome: 'processed', status: d.res.statusCode, ...(error === undefined ? {} : { error }) })
   }
@@ -162,17 +182,23 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
   const receive = async (req: WebhookRequest<unknown>, res: WebhookResponse, next: NextFunction, started: number): Promise<void> => {
     const reporter =
       (key: string | undefined): Report =>
-      (o) =>
-        callHook(options.onOutcome, { partner: spec.partner, key, durationMs: performance.now() - started, ...o })
-    const refuse = (p: Problem): void => {
+      (o) => {
+        if (options.onOutcome === undefined) return
+        const durationMs = Math.round((performance.now() - started) * 1000) / 1000
+        callHook(options.onOutcome, outcomeOf({ partner: spec.partner, key, durationMs, ...o }), logger, 'onOutcome hook')
+      }
+    const refuse = (p: Problem): { readonly rejection?: Rejection } => {
       sendProblem(res, p)
-      callHook(options.onReject, toRejection(req, p))
+      if (options.onReject === undefined && options.onOutcome === undefined) return {}
+      const rejection = toRejection(req, p)
+      callHook(options.onReject, rejection, logger, 'onReject hook')
+      return { rejection }
     }
     const reject = (p: Problem): void => {
       // Refused while the body may still be arriving: read no more than a little of it after the answer.
       closeAfterAnswer(req)
-      refuse(p)
-      reporter(undefined)({ outcome: 'rejected', status: p.status, type: p.type })
+      const refused = refuse(p)
+      reporter(undefined)({ outcome: 'rejected', status: p.status, type: p.type, ...refused })
     }
     const checked = checkRequest(req)
     if (E.isLeft(checked)) return reject(checked.left)
@@ -186,8 +212,9 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
       return report({ outcome: step.outcome, status: 200 })
     }
     if (step.kind === 'refuse') {
-      refuse(step.problem)
-      return report({ outcome: step.outcome, status: step.problem.status, type: step.problem.type, ...(step.error === undefined ? {} : { error: step.error }) })
+      const refused = refuse(step.problem)
+      if (step.error !== undefined) logger.error({ err: step.error, partner: spec.partner, key: delivery.key }, 'the delivery store is unreachable: answered 503')
+      return report({ outcome: step.outcome, status: step.problem.status, type: step.problem.type, ...refused, ...(step.error === undefined ? {} : { error: step.error }) })
     }
     res.locals.webhook = { partner: spec.partner, key: delivery.key, stale: step.claim.stale }
     const claimed: Claimed<A> = { req: Object.assign(req, { body: event.right }), res, next, claim: step.claim, report }

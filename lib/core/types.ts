@@ -42,8 +42,14 @@ export interface Outcome {
   readonly durationMs: number
   /** The problem type of a refused request. */
   readonly type?: ProblemType
-  /** The handler's error, or the store's error (an unreachable store, or one met while settling a handled delivery). */
+  /**
+   * Set for every `failed` outcome: the handler's error, or the store's (an unreachable store); also set on a
+   * `processed` one whose completion the store refused past the lease. `JSON.stringify(outcome)` renders it as
+   * `{ name, message, stack }`.
+   */
   readonly error?: unknown
+  /** For a `rejected` (or `busy`, or 503) outcome: what `onReject` received, so one hook can log everything. */
+  readonly rejection?: Rejection
 }
 
 /** Request headers as hooks see them: credential headers have the value `'[redacted]'`. */

@@ -1,5 +1,9 @@
 import { expect } from 'chai'
-import { callHook } from '../../lib/core/hooks.js'
+import { callHook as callHookWith } from '../../lib/core/hooks.js'
+import { processWarnings, type Logger } from '../../lib/core/logger.js'
+
+// The default logger: process warnings.
+const callHook = <T>(hook: (value: T) => void | Promise<void>, value: T): void => callHookWith(hook, value, processWarnings)
 
 /** Collects the process warnings emitted while `run` runs and a few ticks after. */
 const warningsDuring = async (run: () => void): Promise<string[]> => {
@@ -16,6 +20,29 @@ const warningsDuring = async (run: () => void): Promise<string[]> => {
 }
 
 describe('core/hooks', () => {
+  it('logs a failure to the logger it is given, with the error, and names the hook', async () => {
+    const lines: Array<[string, object, string]> = []
+    const logger: Logger = {
+      debug: (c, m) => void lines.push(['debug', c, m]),
+      info: (c, m) => void lines.push(['info', c, m]),
+      warn: (c, m) => void lines.push(['warn', c, m]),
+      error: (c, m) => void lines.push(['error', c, m])
+    }
+    const boom = new Error('metrics down')
+    const warnings = await warningsDuring(() =>
+      callHookWith(
+        () => {
+          throw boom
+        },
+        1,
+        logger,
+        'onOutcome hook'
+      )
+    )
+    expect(warnings).to.deep.equal([])
+    expect(lines).to.deep.equal([['error', { err: boom }, 'a webhook onOutcome hook failed']])
+  })
+
   it('calls the hook with the value', async () => {
     const seen: number[] = []
     expect(await warningsDuring(() => callHook((n: number) => void seen.push(n), 7))).to.deep.equal([])

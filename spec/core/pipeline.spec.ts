@@ -319,6 +319,57 @@ describe('core/pipeline (delivery guarantees)', () => {
     })
   })
 
+  describe('logging and outcomes (issue 15)', () => {
+    const recordingLogger = () => {
+      const lines: Array<{ level: string; context: object; message: string }> = []
+      const at = (level: string) => (context: object, message: string) => void lines.push({ level, context, message })
+      return { lines, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } }
+    }
+
+    it("logs an unreachable store's error and hands it to onOutcome, which serialises it readably", async () => {
+      const { lines, logger } = recordingLogger()
+      const { app, outcomes } = handlerApp({ store: downStore, logger })
+      expect((await postDelivery(app, PATH, v(22), auth)).status).to.equal(503)
+      expect(lines.map((l) => [l.level, l.message])).to.deep.equal([['error', 'the delivery store is unreachable: answered 503']])
+      expect(lines[0]?.context).to.have.property('err').that.is.instanceOf(Error)
+      const [outcome] = outcomes
+      expect(outcome?.error).to.be.instanceOf(Error)
+      const json: unknown = JSON.parse(JSON.stringify(outcome))
+      expect(json).to.deep.include({ outcome: 'failed', status: 503, type: 'webhook.store.unavailable' })
+      expect(json).to.have.nested.property('error.message', 'ECONNREFUSED')
+      expect(json).to.have.nested.property('error.name', 'Error')
+      expect(json).to.have.nested.property('rejection.type', 'webhook.store.unavailable')
+    })
+
+    it('sends a failing hook to the logger instead of a process warning', async () => {
+      const { lines, logger } = recordingLogger()
+      const { app } = handlerApp({
+        logger,
+        onOutcome: () => {
+          throw new Error('metrics down')
+        }
+      })
+      expect((await postDelivery(app, PATH, v(22), auth)).status).to.equal(200)
+      await new Promise((r) => setImmediate(r))
+      expect(lines.map((l) => [l.level, l.message])).to.deep.equal([['error', 'a webhook onOutcome hook failed']])
+    })
+
+    it('rounds durationMs to the microsecond and puts the rejection in the refused outcome', async () => {
+      const { app, outcomes } = handlerApp()
+      await postDelivery(app, PATH, v(22), { Authorization: basicAuthHeader('u', 'wrong') })
+      const [outcome] = outcomes
+      expect(outcome?.durationMs).to.be.a('number')
+      expect(Math.round((outcome?.durationMs ?? 0) * 1000) / 1000).to.equal(outcome?.durationMs)
+      expect(outcome?.rejection).to.include({ status: 401, type: 'webhook.auth.invalid', partner: 'musement' })
+      expect(outcome?.rejection?.headers['authorization']).to.equal('[redacted]')
+    })
+
+    it('refuses a logger without the four methods', () => {
+      // @ts-expect-error not a logger on purpose
+      expect(() => musementOrderItem({ credentials, logger: { info: () => undefined } })).to.throw(TypeError, /`logger` must have debug, info, warn and error/)
+    })
+  })
+
   describe('options', () => {
     it('refuse a store without the DeliveryStore methods, a bad lease and an unknown stale mode', () => {
       // @ts-expect-error not a store
