@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { StaleVersions } from './exactly-once.js'
 import { ipAllowlist, parseRange, type IpAllowlist } from './ip-allowlist.js'
 import { isLogger, processWarnings, type Logger } from './logger.js'
+import { isShutdownTracker, type ShutdownTracker, type WebhookShutdown } from './shutdown.js'
 import type { DeliveryOptions, Outcome, Rejection } from './types.js'
 
 /** body-parser's default, which is far above any real order webhook (they are a few hundred bytes to a few kB). */
@@ -123,6 +124,11 @@ const resolveLogger = (factory: string, logger: unknown): Logger => {
   throw optionError(factory, '`logger` must have debug, info, warn and error methods, like a pino logger')
 }
 
+const resolveShutdown = (factory: string, shutdown: unknown): ShutdownTracker | undefined => {
+  if (shutdown === undefined || isShutdownTracker(shutdown)) return shutdown
+  throw optionError(factory, '`shutdown` must be made by webhookShutdown()')
+}
+
 /**
  * The options every partner factory takes besides `handler`, `store` and its authentication, one resolver each. The
  * option type ({@link CommonOptions}: each resolver's input), the allowed names and the resolved type all come from
@@ -150,7 +156,9 @@ export const COMMON_OPTIONS = {
    * Where the middleware logs what the partner's answer cannot say: a failing hook, an unreachable store, a completion
    * it gave up on. Any pino-compatible logger (`{ debug, info, warn, error }`). Default: process warnings.
    */
-  logger: (factory: string, value: Logger | undefined): Logger => resolveLogger(factory, value)
+  logger: (factory: string, value: Logger | undefined): Logger => resolveLogger(factory, value),
+  /** A `webhookShutdown()` shared by the app's webhook middlewares: on SIGTERM, `close()` drains them. */
+  shutdown: (factory: string, value: WebhookShutdown | undefined): ShutdownTracker | undefined => resolveShutdown(factory, value)
 }
 
 type Resolvers = typeof COMMON_OPTIONS
@@ -177,7 +185,8 @@ export const resolveCommonOptions = (factory: string, o: CommonOptions): Resolve
     leaseMs: r.leaseMs(factory, o.leaseMs),
     staleVersions: r.staleVersions(factory, o.staleVersions),
     allowIps: r.allowIps(factory, o.allowIps),
-    logger: r.logger(factory, o.logger)
+    logger: r.logger(factory, o.logger),
+    shutdown: r.shutdown(factory, o.shutdown)
   }
 }
 

@@ -5,7 +5,7 @@ import { decodeWith, describeValue } from './decode.js'
 import { claimDelivery, complete, release, type HeldClaim } from './exactly-once.js'
 import { callHook } from './hooks.js'
 import { checkSource } from './ip-allowlist.js'
-import { bodyAlreadyParsed, methodNotAllowed, problemBody, sendProblem, type Problem } from './problem.js'
+import { bodyAlreadyParsed, methodNotAllowed, problemBody, sendProblem, shuttingDown, type Problem } from './problem.js'
 import { checkContentType, closeAfterAnswer, parseBody, readBody, type ReceivedBody } from './read-body.js'
 import { redactHeaders } from './redact.js'
 import { acknowledge } from './respond.js'
@@ -59,6 +59,8 @@ const whenAnswered = (res: WebhookResponse, then: (status: number) => void): voi
 }
 
 /** What a failed handler passes to `next()`: a real Error, keeping a thrown non-Error value as its `cause`. */
+const noop = (): void => undefined
+
 const asError = (reason: unknown): Error =>
   reason instanceof Error ? reason : new Error(`the webhook handler failed with ${describeValue(reason)}`, { cause: reason })
 
@@ -82,6 +84,8 @@ interface Claimed<A> {
   readonly next: NextFunction
   readonly claim: HeldClaim
   readonly report: Report
+  /** Unregisters the delivery from the shutdown tracker once settled. */
+  readonly leave: () => void
 }
 
 /**
@@ -92,13 +96,8 @@ interface Claimed<A> {
 export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: ResolvedOptions<A>): WebhookMiddleware<A> => {
   const decode = decodeWith(spec.codec)
   const { store, handler, logger } = options
+  const closing = (): boolean => options.shutdown?.closing === true
 
-  // A store error met while settling: the answer already stands, so it is logged (and reported through onOutcome).
-  const logSettle = (err: unknown, handled: boolean, key: string): void => {
-    if (err === undefined) return
-    if (handled) logger.error({ err, partner: spec.partner, key }, 'a handled delivery could not be recorded as done; a later copy may run it again')
-    else logger.warn({ err, partner: spec.partner, key }, 'a claim could not be released; it will expire with its lease')
-  }
 
   // Everything here is decided from the source address, request line and headers, so a stranger's body is never
   // read. The address comes first: a refused address learns nothing else about the endpoint.
@@ -138,10 +137,19 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
   })
 
   // Only an answer of exactly 200 counts as handled; anything else gives the claim back, so the partner's retry runs again.
+  // Completes or releases the claim; a store error is logged and returned for the outcome.
+  const settle = async (d: Claimed<A>, handled: boolean): Promise<unknown> => {
+    const err = handled ? await complete(store, d.claim) : await release(store, d.claim)
+    d.leave()
+    if (err === undefined) return undefined
+    if (handled) logger.error({ err, partner: spec.partner, key: d.claim.delivery.key }, 'a handled delivery could not be recorded as done; a later copy may run it again')
+    else logger.warn({ err, partner: spec.partner, key: d.claim.delivery.key }, 'a claim could not be released; it will expire with its lease')
+    return err
+  }
+
   const settleByAnswer = (d: Claimed<A>, status: number, failure?: unknown): void => {
     const handled = status === 200
-    void (handled ? complete(store, d.claim) : release(store, d.claim)).then((storeError) => {
-      logSettle(storeError, handled, d.claim.delivery.key)
+    void settle(d, handled).then((storeError) => {
       const error = failure ?? storeError
       d.report({ outcome: handled ? 'processed' : 'failed', status, ...(error === undefined ? {} : { error }) })
     })
@@ -158,15 +166,14 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     // later throw, because the partner acts on the answer.
     if (d.res.writableEnded) return settleByAnswer(d, d.res.statusCode, failure?.error)
     if (failure !== undefined) {
-      logSettle(await release(store, d.claim), false, d.claim.delivery.key)
+      await settle(d, false)
       d.report({ outcome: 'failed', status: 500, error: failure.error })
       // The app's error handler answers (5xx), and the partner retries: only a 200 counts as received.
       return d.next(asError(failure.error))
     }
     if (d.res.headersSent) return whenAnswered(d.res, (status) => settleByAnswer(d, status))
     // Recorded before answering, so a retry racing the 200 is already a duplicate.
-    const error = await complete(store, d.claim)
-    logSettle(error, true, d.claim.delivery.key)
+    const error = await settle(d, true)
     acknowledge(d.res, 'processed')
     d.report({ outcome: 'processed', status: d.res.statusCode, ...(error === undefined ? {} : { error }) })
   }
@@ -200,13 +207,17 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
       const refused = refuse(p)
       reporter(undefined)({ outcome: 'rejected', status: p.status, type: p.type, ...refused })
     }
+    // A process shutting down takes no new delivery: the partner retries, and another instance answers.
+    if (closing()) return reject(shuttingDown())
     const checked = checkRequest(req)
     if (E.isLeft(checked)) return reject(checked.left)
     const event = await readEvent(req)
     if (E.isLeft(event)) return reject(event.left)
     const delivery = spec.deliveryKey(event.right, req)
     const report = reporter(delivery.key)
+    const flight = options.shutdown?.enter()
     const step = await claimDelivery(store, delivery, options.leaseMs, options.staleVersions)
+    if (step.kind !== 'run') flight?.leave()
     if (step.kind === 'acknowledge') {
       acknowledge(res, step.outcome)
       return report({ outcome: step.outcome, status: 200 })
@@ -217,7 +228,17 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
       return report({ outcome: step.outcome, status: step.problem.status, type: step.problem.type, ...refused, ...(step.error === undefined ? {} : { error: step.error }) })
     }
     res.locals.webhook = { partner: spec.partner, key: delivery.key, stale: step.claim.stale }
-    const claimed: Claimed<A> = { req: Object.assign(req, { body: event.right }), res, next, claim: step.claim, report }
+    if (flight !== undefined) {
+      // Claimed while the process started shutting down: give it back at once rather than hold it past the exit.
+      if (closing()) {
+        await release(store, step.claim)
+        flight.leave()
+        return reject(shuttingDown())
+      }
+      flight.claimed(() => release(store, step.claim))
+    }
+    const leave = flight?.leave ?? noop
+    const claimed: Claimed<A> = { req: Object.assign(req, { body: event.right }), res, next, claim: step.claim, report, leave }
     return handler === undefined ? deliverToRoute(claimed) : deliverToHandler(claimed, handler)
   }
 
