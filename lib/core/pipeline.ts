@@ -119,13 +119,27 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     return E.map(() => body)(checkBody(bytes, req.headers))
   }
 
-  const readEvent = async (req: WebhookRequest<unknown>): Promise<E.Either<Problem, A>> =>
-    pipe(
+  // A body parser mounted before the route reads every stranger's body before authentication (its 400 and 413 pages
+  // answer them, not our 401): said once per middleware, so the app can move the route ahead of the parser.
+  let parserWarned = false
+  const warnParsedEarly = (req: WebhookRequest<unknown>): void => {
+    if (parserWarned || !req.readableEnded) return
+    parserWarned = true
+    logger.warn(
+      { partner: spec.partner, path: req.originalUrl.split('?')[0] },
+      'a body parser read this webhook before its middleware, so bodies are parsed before authentication: mount webhook routes before express.json()'
+    )
+  }
+
+  const readEvent = async (req: WebhookRequest<unknown>): Promise<E.Either<Problem, A>> => {
+    warnParsedEarly(req)
+    return pipe(
       await readBody(req, options.limit),
       E.flatMap((body) => checkSignature(req, body)),
       E.flatMap(parseBody),
       E.flatMap(decode)
     )
+  }
 
   const toRejection = (req: WebhookRequest<unknown>, p: Problem): Rejection => ({
     partner: spec.partner,

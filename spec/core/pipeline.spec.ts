@@ -364,6 +364,24 @@ describe('core/pipeline (delivery guarantees)', () => {
       expect(outcome?.rejection?.headers['authorization']).to.equal('[redacted]')
     })
 
+    it('warns once when a body parser read the body before the middleware (it runs before authentication)', async () => {
+      const { lines, logger } = recordingLogger()
+      const app = express()
+      app.use(express.json())
+      app.post(PATH, musementOrderItem({ credentials, logger, handler: () => undefined }))
+      expect((await postDelivery(app, PATH, v(22), auth)).status).to.equal(200)
+      expect((await postDelivery(app, PATH, v(23), auth)).status).to.equal(200)
+      expect(lines.map((l) => [l.level, l.message])).to.deep.equal([
+        ['warn', 'a body parser read this webhook before its middleware, so bodies are parsed before authentication: mount webhook routes before express.json()']
+      ])
+      const quiet = recordingLogger()
+      const mountedFirst = express()
+      mountedFirst.post(PATH, musementOrderItem({ credentials, logger: quiet.logger, handler: () => undefined }))
+      mountedFirst.use(express.json())
+      expect((await postDelivery(mountedFirst, PATH, v(22), auth)).status).to.equal(200)
+      expect(quiet.lines).to.deep.equal([])
+    })
+
     it('refuses a logger without the four methods', () => {
       // @ts-expect-error not a logger on purpose
       expect(() => musementOrderItem({ credentials, logger: { info: () => undefined } })).to.throw(TypeError, /`logger` must have debug, info, warn and error/)
