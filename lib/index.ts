@@ -11,6 +11,7 @@ export {
   type UnsignedRequest,
   type Verifier
 } from './core/auth.js'
+export { standardWebhooksAuth, type StandardWebhooksAuthOptions } from './core/standard-webhooks.js'
 export { definePartner, type PartnerDefinition, type PartnerFactory, type PartnerOptions } from './define-partner.js'
 export {
   DateTimeFromRfc3339,
