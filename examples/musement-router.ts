@@ -1,4 +1,5 @@
-// Wiring style 3: `router.use` on a Router mounted under /webhooks, next to a body parser for the rest of the app.
+// Wiring style 3: `router.use` on a Router mounted under /webhooks, ahead of the body parser for the rest of the app
+// (mounted first, the webhooks authenticate a request before any byte of its body is read).
 import express from 'express'
 import { musementOrderItem, type MusementOrderItemEvent } from '../lib/index.js'
 import { isMain, serve } from './serve.js'
@@ -18,8 +19,8 @@ export const createApp = (onEvent: (event: MusementOrderItemEvent) => void = con
     })
   )
   const app = express()
-  app.use(express.json())
   app.use('/webhooks', webhooks)
+  app.use(express.json())
   return app
 }
 

@@ -82,6 +82,7 @@ describe('examples', () => {
     it('examples/custom-partner.ts: the same for partners defined with definePartner', async () => {
       const output = await runPrintedCurlLines('examples/custom-partner.ts')
       expect(output).to.contain('booking BK-1001 v3 is confirmed')
+      expect(output).to.match(/acme order\.paid ORD-42 \(acme:msg_\d+\)/)
     })
   })
 })
