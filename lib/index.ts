@@ -30,6 +30,7 @@ export type { DeliveryInfo, StaleVersions } from './core/exactly-once.js'
 export type { FieldProblem, Problem, ProblemType } from './core/problem.js'
 export type { CommonOptions } from './core/options.js'
 export type { LogMethod, Logger } from './core/logger.js'
+export type { DeliveryRecord, Telemetry } from './core/telemetry.js'
 export { webhookShutdown, type ShutdownReport, type WebhookShutdown } from './core/shutdown.js'
 export type {
   Outcome,

@@ -180,7 +180,11 @@ export const apiKeyAuth = (options: ApiKeyAuthOptions): AuthScheme<'apiKeys', st
 export const bearerAuth = (): AuthScheme<'tokens', string> => ({
   option: 'tokens',
   expected: 'token',
-  check: (entry, fail) => checkHeaderSecret(entry, fail, 'the token sent after `Authorization: Bearer`'),
+  check: (entry, fail) => {
+    const token = checkHeaderSecret(entry, fail, 'the token sent after `Authorization: Bearer`')
+    // RFC 6750 §2.1 b64token: a token with other characters (a space) could never be sent, so it is refused here.
+    return /^[A-Za-z0-9\-._~+/]+=*$/.test(token) ? token : fail("must be a bearer token: letters, digits and - . _ ~ + / (then '=' padding), RFC 6750")
+  },
   verifier: (tokens, partner) => {
     const secrets = tokens.map((t) => digest(t))
     const challenge = { 'WWW-Authenticate': `Bearer realm="${partner}"` }

@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { StaleVersions } from './exactly-once.js'
 import { ipAllowlist, parseRange, type IpAllowlist } from './ip-allowlist.js'
 import { isLogger, processWarnings, type Logger } from './logger.js'
+import { isTelemetry, type Telemetry } from './telemetry.js'
 import { isShutdownTracker, type ShutdownTracker, type WebhookShutdown } from './shutdown.js'
 import type { DeliveryOptions, Outcome, Rejection } from './types.js'
 
@@ -129,6 +130,11 @@ const resolveShutdown = (factory: string, shutdown: unknown): ShutdownTracker | 
   throw optionError(factory, '`shutdown` must be made by webhookShutdown()')
 }
 
+const resolveTelemetry = (factory: string, telemetry: unknown): Telemetry | undefined => {
+  if (telemetry === undefined || isTelemetry(telemetry)) return telemetry
+  throw optionError(factory, '`telemetry` must have a start(partner) method, e.g. openTelemetry() from express-partner-webhooks/opentelemetry')
+}
+
 /**
  * The options every partner factory takes besides `handler`, `store` and its authentication, one resolver each. The
  * option type ({@link CommonOptions}: each resolver's input), the allowed names and the resolved type all come from
@@ -158,7 +164,9 @@ export const COMMON_OPTIONS = {
    */
   logger: (factory: string, value: Logger | undefined): Logger => resolveLogger(factory, value),
   /** A `webhookShutdown()` shared by the app's webhook middlewares: on SIGTERM, `close()` drains them. */
-  shutdown: (factory: string, value: WebhookShutdown | undefined): ShutdownTracker | undefined => resolveShutdown(factory, value)
+  shutdown: (factory: string, value: WebhookShutdown | undefined): ShutdownTracker | undefined => resolveShutdown(factory, value),
+  /** Traces and metrics for every request, e.g. `openTelemetry()` from `express-partner-webhooks/opentelemetry`. */
+  telemetry: (factory: string, value: Telemetry | undefined): Telemetry | undefined => resolveTelemetry(factory, value)
 }
 
 type Resolvers = typeof COMMON_OPTIONS
@@ -186,7 +194,8 @@ export const resolveCommonOptions = (factory: string, o: CommonOptions): Resolve
     staleVersions: r.staleVersions(factory, o.staleVersions),
     allowIps: r.allowIps(factory, o.allowIps),
     logger: r.logger(factory, o.logger),
-    shutdown: r.shutdown(factory, o.shutdown)
+    shutdown: r.shutdown(factory, o.shutdown),
+    telemetry: r.telemetry(factory, o.telemetry)
   }
 }
 

@@ -60,6 +60,9 @@ const whenAnswered = (res: WebhookResponse, then: (status: number) => void): voi
 
 /** What a failed handler passes to `next()`: a real Error, keeping a thrown non-Error value as its `cause`. */
 const noop = (): void => undefined
+const run = <T>(f: () => T): T => f()
+/** Milliseconds since `start` (a `performance.now()`), to the microsecond. */
+const sinceMs = (start: number): number => Math.round((performance.now() - start) * 1000) / 1000
 
 const asError = (reason: unknown): Error =>
   reason instanceof Error ? reason : new Error(`the webhook handler failed with ${describeValue(reason)}`, { cause: reason })
@@ -86,6 +89,8 @@ interface Claimed<A> {
   readonly report: Report
   /** Unregisters the delivery from the shutdown tracker once settled. */
   readonly leave: () => void
+  /** Runs the handler in the request's telemetry context. */
+  readonly within: <T>(f: () => T) => T
 }
 
 /**
@@ -161,52 +166,58 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     return err
   }
 
-  const settleByAnswer = (d: Claimed<A>, status: number, failure?: unknown): void => {
+  const settleByAnswer = (d: Claimed<A>, status: number, failure?: unknown, handlerMs?: number): void => {
     const handled = status === 200
     void settle(d, handled).then((storeError) => {
       const error = failure ?? storeError
-      d.report({ outcome: handled ? 'processed' : 'failed', status, ...(error === undefined ? {} : { error }) })
+      const timing = handlerMs === undefined ? {} : { handlerMs }
+      d.report({ outcome: handled ? 'processed' : 'failed', status, ...timing, ...(error === undefined ? {} : { error }) })
     })
   }
 
-  const deliverToHandler = async (d: Claimed<A>, run: NonNullable<typeof handler>): Promise<void> => {
+  const deliverToHandler = async (d: Claimed<A>, handle: NonNullable<typeof handler>): Promise<void> => {
     let failure: { readonly error: unknown } | undefined
+    const started = performance.now()
     try {
-      await run(d.req.body, d.req, d.res, d.res.locals.webhook)
+      await d.within(() => handle(d.req.body, d.req, d.res, d.res.locals.webhook))
     } catch (error) {
       failure = { error }
     }
+    const handlerMs = sinceMs(started)
     // A handler that answered itself decides by its status, as a route does: an answer already sent wins over a
     // later throw, because the partner acts on the answer.
-    if (d.res.writableEnded) return settleByAnswer(d, d.res.statusCode, failure?.error)
+    if (d.res.writableEnded) return settleByAnswer(d, d.res.statusCode, failure?.error, handlerMs)
     if (failure !== undefined) {
       await settle(d, false)
-      d.report({ outcome: 'failed', status: 500, error: failure.error })
+      d.report({ outcome: 'failed', status: 500, error: failure.error, handlerMs })
       // The app's error handler answers (5xx), and the partner retries: only a 200 counts as received.
       return d.next(asError(failure.error))
     }
-    if (d.res.headersSent) return whenAnswered(d.res, (status) => settleByAnswer(d, status))
+    if (d.res.headersSent) return whenAnswered(d.res, (status) => settleByAnswer(d, status, undefined, handlerMs))
     // Recorded before answering, so a retry racing the 200 is already a duplicate.
     const error = await settle(d, true)
     acknowledge(d.res, 'processed')
-    d.report({ outcome: 'processed', status: d.res.statusCode, ...(error === undefined ? {} : { error }) })
+    d.report({ outcome: 'processed', status: d.res.statusCode, handlerMs, ...(error === undefined ? {} : { error }) })
   }
 
   // The route's answer settles the claim, never the connection: a partner that gave up mid-route leaves the claim
   // held (its copies get 409), and a 200 written after the drop still records the delivery as done. A route that
   // never answers leaves the lease to expire.
   const deliverToRoute = (d: Claimed<A>): void => {
-    whenAnswered(d.res, (status) => settleByAnswer(d, status))
-    d.next()
+    const started = performance.now()
+    whenAnswered(d.res, (status) => settleByAnswer(d, status, undefined, sinceMs(started)))
+    d.within(() => d.next())
   }
 
   const receive = async (req: WebhookRequest<unknown>, res: WebhookResponse, next: NextFunction, started: number): Promise<void> => {
+    const record = options.telemetry?.start(spec.partner)
     const reporter =
       (key: string | undefined): Report =>
       (o) => {
-        if (options.onOutcome === undefined) return
-        const durationMs = Math.round((performance.now() - started) * 1000) / 1000
-        callHook(options.onOutcome, outcomeOf({ partner: spec.partner, key, durationMs, ...o }), logger, 'onOutcome hook')
+        if (options.onOutcome === undefined && record === undefined) return
+        const outcome = outcomeOf({ partner: spec.partner, key, durationMs: sinceMs(started), ...o })
+        record?.end(outcome)
+        callHook(options.onOutcome, outcome, logger, 'onOutcome hook')
       }
     const refuse = (p: Problem): { readonly rejection?: Rejection } => {
       sendProblem(res, p)
@@ -252,7 +263,8 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
       flight.claimed(() => release(store, step.claim))
     }
     const leave = flight?.leave ?? noop
-    const claimed: Claimed<A> = { req: Object.assign(req, { body: event.right }), res, next, claim: step.claim, report, leave }
+    const within = record === undefined ? run : <T>(f: () => T): T => record.within(f)
+    const claimed: Claimed<A> = { req: Object.assign(req, { body: event.right }), res, next, claim: step.claim, report, leave, within }
     return handler === undefined ? deliverToRoute(claimed) : deliverToHandler(claimed, handler)
   }
 

@@ -50,6 +50,8 @@ export interface Outcome {
   readonly error?: unknown
   /** For a `rejected` (or `busy`, or 503) outcome: what `onReject` received, so one hook can log everything. */
   readonly rejection?: Rejection
+  /** How long the handler ran, in ms (to the µs), when one ran. */
+  readonly handlerMs?: number
 }
 
 /** Request headers as hooks see them: credential headers have the value `'[redacted]'`. */

@@ -99,6 +99,12 @@ describe('core/auth', () => {
       }
     })
 
+    it('refuses at factory time a token that could never be sent (RFC 6750 b64token)', () => {
+      const scheme = bearerAuth()
+      expect(scheme.check('abc-._~+/123==', fails)).to.equal('abc-._~+/123==')
+      for (const token of ['two words', 'semi;colon', 'a=b', 'quote"d']) expect(() => scheme.check(token, fails), token).to.throw(/must be a bearer token/)
+    })
+
     it('challenges with the Bearer scheme and the partner as realm (RFC 6750 §3)', () => {
       const result = check({})
       expect(E.isLeft(result) && result.left.headers).to.deep.equal({ 'WWW-Authenticate': 'Bearer realm="acme"' })
