@@ -138,3 +138,18 @@ export const aboutYouWire = (events: ReadonlyArray<string>): fc.Arbitrary<Genera
       }
     }))
 
+/** The booking partner of spec/helpers/booking-partner.ts: any string id, a positive safe integer, an RFC 3339 time. */
+export const bookingWire: fc.Arbitrary<Generated> = fc
+  .record({
+    booking_id: fc.string({ unit: 'binary', maxLength: 40 }),
+    version: positiveInteger,
+    status: fc.constantFrom('confirmed', 'cancelled'),
+    updated_at: rfc3339DateTime
+  })
+  .map(({ updated_at, ...fields }) => ({
+    wire: { ...fields, updated_at: updated_at.text },
+    meant: (event: unknown) => {
+      expect(pickDate(event, 'updated_at')).to.equal(updated_at.ms)
+      expect(pickNumber(event, 'version')).to.equal(fields.version)
+    }
+  }))

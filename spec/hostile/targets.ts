@@ -8,8 +8,9 @@ import { aboutYouShipment, aboutYouWebhooks } from '../../lib/partners/aboutyou/
 import { MusementOrderItem } from '../../lib/partners/musement/codec.js'
 import { musementOrderItem } from '../../lib/partners/musement/middleware.js'
 import { aboutYouOrderItemsFixture, basicAuthHeader, musementOrderItemFixture } from '../../lib/testing/index.js'
+import { BookingUpdate, bookingUpdate, bookingUpdateFixture } from '../helpers/booking-partner.js'
 import { express } from '../helpers/express.js'
-import { aboutYouWire, musementWire, type Generated } from './arbitraries.js'
+import { aboutYouWire, bookingWire, musementWire, type Generated } from './arbitraries.js'
 
 // The middlewares the hostile specs attack, one record each, with hooks that record everything a test must check
 // afterwards. A partner joins the catalogue and the properties by adding one record to TARGETS.
@@ -20,13 +21,16 @@ export const PATH = '/webhooks/partner'
 export const PASSWORD = 'hostile-Pa55:word' // with a colon: RFC 7617 lets the password have one
 export const UNICODE_CREDENTIALS = { username: 'müller', password: 'pässwörd✓' } as const
 export const API_KEY = 'ay-hostile-KEY-0123456789'
+/** Every character RFC 6750's b64token allows: letters, digits, `-._~+/` and trailing `=`. */
+export const BEARER_TOKEN = 'bk-hostile_Token.0123~456+789/=='
 export const MUSEMENT_AUTH = basicAuthHeader('musement', PASSWORD)
 export const SECRETS: ReadonlyArray<string> = [
   PASSWORD,
   API_KEY,
   MUSEMENT_AUTH.slice('Basic '.length),
   UNICODE_CREDENTIALS.password,
-  basicAuthHeader(UNICODE_CREDENTIALS.username, UNICODE_CREDENTIALS.password).slice('Basic '.length)
+  basicAuthHeader(UNICODE_CREDENTIALS.username, UNICODE_CREDENTIALS.password).slice('Basic '.length),
+  BEARER_TOKEN
 ]
 
 export type Path = ReadonlyArray<string | number>
@@ -133,7 +137,24 @@ export const ABOUT_YOU_WEBHOOKS = target({
   }
 })
 
-export const TARGETS: ReadonlyArray<Target> = [MUSEMENT, ABOUT_YOU_SHIPMENT, ABOUT_YOU_WEBHOOKS]
+/** A partner defined with definePartner in a spec helper, as a user would define one. */
+export const BOOKING = target({
+  name: 'booking',
+  codec: BookingUpdate,
+  validBody: bookingUpdateFixture,
+  auth: ['Authorization', `Bearer ${BEARER_TOKEN}`],
+  wrongAuth: ['Authorization', 'Bearer wrong'],
+  numberField: ['version'],
+  stringField: ['booking_id'],
+  stringFieldChar: 'S',
+  wire: bookingWire,
+  mount: (app, path, before, { hooks, ipOnly, handler }) => {
+    const auth = ipOnly ? IP_ONLY : { tokens: [BEARER_TOKEN] }
+    app.use(path, ...before, bookingUpdate({ ...hooks, ...auth, handler }))
+  }
+})
+
+export const TARGETS: ReadonlyArray<Target> = [MUSEMENT, ABOUT_YOU_SHIPMENT, ABOUT_YOU_WEBHOOKS, BOOKING]
 
 export interface TargetOptions {
   readonly limit?: string
