@@ -11,6 +11,7 @@ import { listen, sendRaw, streamChunked, type HeaderLines, type RawAnswer } from
 import {
   ABOUT_YOU_WEBHOOKS,
   API_KEY,
+  BEARER_TOKEN,
   MUSEMENT,
   MUSEMENT_AUTH,
   PASSWORD,
@@ -318,6 +319,60 @@ const aboutYou = (target: Target): Case[] => {
   ]
 }
 
+const bearerAuth = (value: string | Buffer): HeaderLines => [['Authorization', value]]
+
+/** A bearer token (RFC 6750), and the codec of the partner defined in spec/helpers/booking-partner.ts. */
+const booking = (target: Target): Case[] => {
+  const c = (name: string, request: Req, expect: Expectation): Case => ({ name, target, request, expect })
+  const challenge = (a: RawAnswer) => expect(a.headers['www-authenticate']).to.equal('Bearer realm="booking"')
+  const missing = { status: 401, type: 'webhook.auth.missing', check: challenge } as const
+  const invalid = { status: 401, type: 'webhook.auth.invalid', check: challenge } as const
+  const payload = { status: 400, type: 'webhook.payload.invalid' } as const
+  const updatedAt = (e: unknown) => (pick(e, ['updated_at']) instanceof Date ? pick(e, ['updated_at']) : undefined)
+  return [
+    c('no Authorization header', { auth: [] }, missing),
+    c('an empty Authorization header', { auth: bearerAuth('') }, missing),
+    c('the scheme name alone', { auth: bearerAuth('Bearer') }, invalid),
+    c('a wrong token', { auth: bearerAuth('Bearer bk-hostile_Token.0123~456+789/=A') }, invalid),
+    c('the token without its padding', { auth: bearerAuth(`Bearer ${BEARER_TOKEN.replace(/=+$/, '')}`) }, invalid),
+    c('the token with a suffix', { auth: bearerAuth(`Bearer ${BEARER_TOKEN}=`) }, invalid),
+    c('the token in another case', { auth: bearerAuth(`Bearer ${BEARER_TOKEN.toUpperCase()}`) }, invalid),
+    c('the lowercase scheme name bearer (RFC 9110 §11.1: case-insensitive)', { auth: bearerAuth(`bearer ${BEARER_TOKEN}`) }, { status: 200 }),
+    c('the uppercase scheme name BEARER', { auth: bearerAuth(`BEARER ${BEARER_TOKEN}`) }, { status: 200 }),
+    c('the token without a scheme', { auth: bearerAuth(BEARER_TOKEN) }, invalid),
+    c('the token under the Basic scheme', { auth: bearerAuth(`Basic ${BEARER_TOKEN}`) }, invalid),
+    c('the token base64-encoded', { auth: bearerAuth(`Bearer ${Buffer.from(BEARER_TOKEN).toString('base64')}`) }, invalid),
+    c('a tab instead of a space after the scheme', { auth: bearerAuth(`Bearer\t${BEARER_TOKEN}`) }, invalid),
+    c('a second token after the first', { auth: bearerAuth(`Bearer ${BEARER_TOKEN} ${BEARER_TOKEN}`) }, invalid),
+    c('a comma-separated second credential', { auth: bearerAuth(`Bearer ${BEARER_TOKEN}, Bearer ${BEARER_TOKEN}`) }, invalid),
+    c('the valid header sent twice', { auth: [...bearerAuth(`Bearer ${BEARER_TOKEN}`), ...bearerAuth(`Bearer ${BEARER_TOKEN}`)] }, invalid),
+    c('the header sent twice, valid first (Node would keep only the first)', { auth: [...bearerAuth(`Bearer ${BEARER_TOKEN}`), ...bearerAuth('Bearer wrong')] }, invalid),
+    c('non-ASCII bytes after the token', { auth: bearerAuth(bytes(`Bearer ${BEARER_TOKEN}`, 'ü')) }, invalid),
+    c('an 8 kB token', { auth: bearerAuth(`Bearer ${'k'.repeat(8192)}`) }, invalid),
+    c('the token in Proxy-Authorization only', { auth: [['Proxy-Authorization', `Bearer ${BEARER_TOKEN}`]] }, missing),
+    c('the token as X-API-Key', { auth: [['X-API-Key', BEARER_TOKEN]] }, missing),
+    c('a wrong token and a body declared far over the limit', { auth: bearerAuth('Bearer wrong'), headers: [['Content-Length', String(50 * 1024 * 1024)]], body: '{', framing: 'none' }, invalid),
+    // Values past the codec's rules
+    c('a version of 0', { body: withRaw(target, ['version'], '0') }, payload),
+    c('a version of -0', { body: withRaw(target, ['version'], '-0') }, payload),
+    c('a version of 1.5', { body: withRaw(target, ['version'], '1.5') }, payload),
+    c('a version of 2^53 (past the largest safe integer)', { body: withRaw(target, ['version'], '9007199254740992') }, payload),
+    c('a version of 2^53 - 1', { body: withRaw(target, ['version'], '9007199254740991') }, { status: 200 }),
+    c('a version as a string', { body: withValue(target, ['version'], '3') }, payload),
+    c('a status in another case', { body: withValue(target, ['status'], 'CONFIRMED') }, payload),
+    c('a status inherited from Object.prototype ("toString")', { body: withValue(target, ['status'], 'toString') }, payload),
+    c('a date-time without an offset', { body: withValue(target, ['updated_at'], '2026-12-01T10:00:00') }, payload),
+    c('a date-time with a space instead of T', { body: withValue(target, ['updated_at'], '2026-12-01 10:00:00Z') }, payload),
+    c('29 February of a common year', { body: withValue(target, ['updated_at'], '2026-02-29T10:00:00Z') }, payload),
+    c('a leap second, 23:59:60 UTC (RFC 3339 §5.6)', { body: withValue(target, ['updated_at'], '2016-12-31T23:59:60Z') }, {
+      status: 200,
+      event: (e) => expect(updatedAt(e)).to.deep.equal(new Date('2017-01-01T00:00:00Z'))
+    }),
+    c('a 90 kB date-time (RFC 3339 sets no limit on fraction digits)', { body: withValue(target, ['updated_at'], `2026-12-01T10:00:00.${'1'.repeat(90_000)}Z`) }, { status: 200 }),
+    c('__proto__ carrying the status the body lacks (io-ts alone would accept it)', { body: hiddenInProto(target, [], 'status') }, protoAt('/__proto__'))
+  ]
+}
+
 /** Source-address allowlist cases; every target gets them. */
 const allowlist = (target: Target): Case[] => {
   const c = (name: string, request: Req, expect: Expectation, options: TargetOptions, followUp = 200): Case => ({ name, target, request, expect, options, followUp })
@@ -343,7 +398,7 @@ const allowlist = (target: Target): Case[] => {
 }
 
 /** Cases of one partner's scheme and codec, by target name; a target without any gets the common and allowlist cases. */
-const OWN: Readonly<Record<string, (target: Target) => Case[]>> = { musement, aboutYouShipment: aboutYou, aboutYouWebhooks: aboutYou }
+const OWN: Readonly<Record<string, (target: Target) => Case[]>> = { musement, aboutYouShipment: aboutYou, aboutYouWebhooks: aboutYou, booking }
 
 const CASES: ReadonlyArray<Case> = [...TARGETS.flatMap(common), ...TARGETS.flatMap((t) => OWN[t.name]?.(t) ?? []), ...TARGETS.flatMap(allowlist)]
 
