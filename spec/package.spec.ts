@@ -9,16 +9,18 @@ import * as kit from '../lib/testing/index.js'
 
 // What users get from npm: build, `npm pack`, install the tarball into a fresh project, then load it with plain node
 // (require and import) and compile a strict TypeScript consumer, as helmet's project-setups test does. The same
-// project then follows the README quick start (fixtures/package/quickstart) as ESM and as CJS, and runs the test a
-// user writes for it with the kit under `node --test`.
+// project then follows the README quick start (fixtures/package/quickstart) as ESM and as CJS, with a partner of the
+// user's own defined with definePartner next to it, and runs the tests a user writes for them with the kit under
+// `node --test`.
 // Slow (an npm install), so `npm run test:express4` skips it: packaging does not depend on the Express major.
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FIXTURES = join(ROOT, 'spec', 'fixtures', 'package')
 const SHIPPED_FILES = new Set(['package.json', 'LICENSE', 'README.md', 'CHANGELOG.md'])
-const QUICKSTART_FILES = ['app.ts', 'stand-ins.ts', 'test-env.ts', 'app.test.ts', 'tsconfig.json']
-/** The `test(...)` calls in quickstart/app.test.ts. */
-const QUICKSTART_TESTS = 4
+const QUICKSTART_TEST_FILES = ['app.test.ts', 'custom-partner.test.ts']
+const QUICKSTART_FILES = ['app.ts', 'stand-ins.ts', 'test-env.ts', 'custom-partner.ts', ...QUICKSTART_TEST_FILES, 'tsconfig.json']
+/** The `test(...)` calls in quickstart/app.test.ts (4) and quickstart/custom-partner.test.ts (3). */
+const QUICKSTART_TESTS = 7
 /** Each copy of the quick start gets a package.json whose `type` makes tsc and node treat its .ts/.js as ESM or CJS. */
 const BUILDS = [
   { build: 'esm', title: 'ESM ("type": "module")', type: 'module' },
@@ -111,7 +113,8 @@ describe('the packed package', function () {
     )
     await run(
       'npm',
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball, 'express', '@types/express', 'typescript@~5.9'],
+      // io-ts too: a user who writes a codec for their own partner imports it directly.
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball, 'express', '@types/express', 'io-ts', 'typescript@~5.9'],
       consumer,
       120_000
     )
@@ -175,7 +178,7 @@ describe('the packed package', function () {
   })
 
   for (const { build, title } of BUILDS) {
-    it(`${title}: the README quick start compiles in strict TypeScript, and a node:test test of it written with the kit passes`, async () => {
+    it(`${title}: the README quick start and a user-defined partner compile in strict TypeScript, and node:test tests of them written with the kit pass`, async () => {
       const dir = join(consumer, build)
       const other = build === 'esm' ? 'cjs' : 'esm'
       const tsc = join(consumer, 'node_modules', 'typescript', 'bin', 'tsc')
@@ -186,10 +189,18 @@ describe('the packed package', function () {
         expect(files, `${other} types are not used`).not.to.include(`express-partner-webhooks/dist/${other}/${entry}`)
       }
       const emitted = await readFile(join(dir, 'build', 'app.js'), 'utf8')
-      if (build === 'esm') expect(emitted).to.match(/^import \{ musementOrderItem \} from 'express-partner-webhooks';$/m)
-      else expect(emitted).to.match(/= require\("express-partner-webhooks"\);$/m)
+      const custom = await readFile(join(dir, 'build', 'custom-partner.js'), 'utf8')
+      if (build === 'esm') {
+        expect(emitted).to.match(/^import \{ musementOrderItem \} from 'express-partner-webhooks';$/m)
+        expect(custom).to.match(/^import \{ bearerAuth, DateTimeFromRfc3339, definePartner, PositiveInteger \} from 'express-partner-webhooks';$/m)
+      } else {
+        expect(emitted).to.match(/= require\("express-partner-webhooks"\);$/m)
+        expect(custom).to.match(/= require\("express-partner-webhooks"\);$/m)
+        expect(custom).to.match(/\.definePartner\)\(\{$/m)
+      }
 
-      const tap = await run(process.execPath, ['--test', '--test-reporter=tap', join('build', 'app.test.js')], dir, 90_000)
+      const tests = QUICKSTART_TEST_FILES.map((name) => join('build', name.replace(/\.ts$/, '.js')))
+      const tap = await run(process.execPath, ['--test', '--test-reporter=tap', ...tests], dir, 90_000)
       expect(tapSummary(tap), tap).to.deep.equal({
         tests: QUICKSTART_TESTS,
         pass: QUICKSTART_TESTS,
