@@ -9,7 +9,9 @@ export {
   type BasicCredentials,
   type Fail,
   type UnsignedRequest,
-  type Verifier
+  type Verifier,
+  type WithoutAuthentication,
+  type WithSecrets
 } from './core/auth.js'
 export { standardWebhooksAuth, type StandardWebhooksAuthOptions } from './core/standard-webhooks.js'
 export { definePartner, type PartnerDefinition, type PartnerFactory, type PartnerOptions } from './define-partner.js'
@@ -31,7 +33,7 @@ export type { FieldProblem, Problem, ProblemType } from './core/problem.js'
 export type { CommonOptions } from './core/options.js'
 export type { LogMethod, Logger } from './core/logger.js'
 export type { DeliveryRecord, Telemetry } from './core/telemetry.js'
-export { webhookShutdown, type ShutdownReport, type WebhookShutdown } from './core/shutdown.js'
+export { webhookShutdown, type InFlight, type ShutdownReport, type ShutdownTracker, type WebhookShutdown } from './core/shutdown.js'
 export type {
   Outcome,
   OutcomeKind,
@@ -85,5 +87,6 @@ export {
   type AboutYouAuthOptions,
   type AboutYouHandlers,
   type AboutYouShipmentOptions,
-  type AboutYouWebhooksOptions
+  type AboutYouWebhooksOptions,
+  type WebhooksCommonOptions
 } from './partners/aboutyou/middleware.js'

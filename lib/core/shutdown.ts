@@ -32,6 +32,7 @@ export interface InFlight {
 /** The pipeline's side: register each delivery before it is claimed. */
 export interface ShutdownTracker {
   readonly closing: boolean
+  /** Registers a delivery about to be claimed; it stays registered until its `leave()`. */
   enter(): InFlight
 }
 

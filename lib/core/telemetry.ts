@@ -14,6 +14,7 @@ export interface DeliveryRecord {
 
 /** Opens a record per request. Pass one as the `telemetry` option, e.g. `openTelemetry()`. */
 export interface Telemetry {
+  /** Opens the record of one request that reached `partner`'s middleware. */
   start(partner: string): DeliveryRecord
 }
 

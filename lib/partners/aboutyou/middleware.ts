@@ -12,7 +12,8 @@ export type { AboutYouAuthOptions } from './options.js'
 /** Options of {@link aboutYouShipment}; `handler` receives only the events `N` the URL was set up for. */
 export type AboutYouShipmentOptions<N extends AboutYouEventName> = PartnerOptions<AboutYouEvent<N>, 'apiKeys', string>
 
-type WebhooksCommonOptions = Omit<CommonOptions & DeliveryOptions<AboutYouEvent>, 'handler'>
+/** The options of {@link aboutYouWebhooks} besides its authentication: every common one but `handler`. */
+export type WebhooksCommonOptions = Omit<CommonOptions & DeliveryOptions<AboutYouEvent>, 'handler'>
 
 /** Options of {@link aboutYouWebhooks}: the handlers are its first argument, one per event. */
 export type AboutYouWebhooksOptions = WebhooksCommonOptions & AboutYouAuthOptions
