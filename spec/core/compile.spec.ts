@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import { compileDecoder, NO_MATCH, type FastPath } from '../../lib/core/compile.js'
-import { decodeWith } from '../../lib/core/decode.js'
+import { compileDecoder, NO_MATCH, withFastPath, type FastPath } from '../../lib/core/compile.js'
+import { decodeWith, MAX_LISTED_ERRORS, prepareJson, toFieldProblems } from '../../lib/core/decode.js'
+import { invalidPayload, type Problem } from '../../lib/core/problem.js'
 import { MusementOrderItem } from '../../lib/partners/musement/codec.js'
 import { musementOrderItemFixture } from '../../lib/testing/index.js'
 import { CODEC_CASES, hasProtoKey, nearMiss, PARTNER_CASES, USER_CASES, type Case } from './compile-arbitraries.js'
@@ -51,6 +52,18 @@ const expectAgreement = (codec: Codec, fast: FastPath<unknown>, u: unknown, tall
   }
 }
 
+// decodeWith as it was before the compiled path (commit 0c60be1): the oracle for answers and problem lists.
+const decodeWithIoTs =
+  (codec: Codec) =>
+  (body: unknown): E.Either<Problem, unknown> => {
+    const proto = prepareJson(body)
+    if (proto !== undefined) return E.left(invalidPayload([proto], 1))
+    const result = codec.decode(body)
+    if (E.isRight(result)) return result
+    const problems = toFieldProblems(result.left)
+    return E.left(invalidPayload(problems.slice(0, MAX_LISTED_ERRORS), problems.length))
+  }
+
 const agreementSuite = (cases: ReadonlyArray<readonly [string, Case]>): void => {
   for (const [name, { codec, valid }] of cases) {
     describe(name, () => {
@@ -90,6 +103,41 @@ describe(`core/compile (FC_SEED=${SEED})`, () => {
   describe('agreement with io-ts: the codecs of core/codecs.ts', () => agreementSuite(CODEC_CASES))
   describe('agreement with io-ts: the partners\' codecs', () => agreementSuite(PARTNER_CASES))
   describe('agreement with io-ts: codecs in the style of users\' codecs', () => agreementSuite(USER_CASES))
+
+  describe('decodeWith', () => {
+    for (const [name, { codec, valid }] of [...PARTNER_CASES, ...USER_CASES]) {
+      it(`${name}: answers and problem lists are those of io-ts alone (${RUNS.nearMiss} near misses and JSON values)`, () => {
+        const decode = decodeWith(codec)
+        const oracle = decodeWithIoTs(codec)
+        fc.assert(
+          fc.property(fc.oneof({ arbitrary: nearMiss(valid), weight: 3 }, { arbitrary: fc.jsonValue(), weight: 1 }), (u) => {
+            // prepareJson turns -0 into 0 in place; each side gets its own copy.
+            expect(decode(structuredClone(u))).to.deep.equal(oracle(structuredClone(u)))
+          }),
+          { seed: SEED, numRuns: RUNS.nearMiss }
+        )
+      })
+    }
+
+    it('runs the codec itself only when the compiled path finds no match', () => {
+      const calls: string[] = []
+      const Even = withFastPath(
+        new t.Type<number, number, unknown>(
+          'Even',
+          (u): u is number => typeof u === 'number' && u % 2 === 0,
+          (u, c) => (calls.push('validate'), typeof u === 'number' && u % 2 === 0 ? t.success(u) : t.failure(u, c)),
+          t.identity
+        ),
+        (u) => (calls.push('fast'), typeof u === 'number' && u % 2 === 0 ? u : NO_MATCH)
+      )
+      const decode = decodeWith(t.type({ n: Even }))
+      expect(decode({ n: 2 })).to.deep.equal(E.right({ n: 2 }))
+      expect(calls).to.deep.equal(['fast'])
+      const refused = decode({ n: 3 })
+      expect(calls).to.deep.equal(['fast', 'fast', 'validate'])
+      expect(E.isLeft(refused) && refused.left.errors).to.deep.equal([{ path: '/n', message: 'expected Even, got 3' }])
+    })
+  })
 
   describe('the generated code', () => {
     it('reads keys that are not identifiers, and inherited names only as io-ts reads them', () => {
