@@ -16,10 +16,11 @@ const declared = new WeakMap<t.Decoder<unknown, unknown>, FastPath<unknown>>()
 /**
  * Declares `fast` as the compiled form of a custom codec (one built with `new t.Type`), for {@link compileDecoder}
  * to use wherever `codec` appears; without one, the compiler calls the codec's own `validate` there. `fast` must
- * keep the {@link FastPath} contract, which `compileDecoder`'s agreement specs check for this package's codecs.
- * Returns `codec`.
+ * keep the {@link FastPath} contract: nothing checks it at run time (this package's own fast paths are checked
+ * against io-ts by its specs). Returns `codec`.
  *
  * @example
+ * const isPercent = (u: unknown): u is number => typeof u === 'number' && u >= 0 && u <= 100
  * const Percent = withFastPath(
  *   new t.Type<number, number, unknown>('Percent', isPercent, (u, c) => (isPercent(u) ? t.success(u) : t.failure(u, c)), t.identity),
  *   (u) => (isPercent(u) ? u : NO_MATCH)
@@ -32,6 +33,3 @@ export const withFastPath = <A, C extends t.Decoder<unknown, A>>(codec: C, fast:
 
 /** The fast path declared for `codec`, if any. */
 export const declaredFastPath = (codec: t.Decoder<unknown, unknown>): FastPath<unknown> | undefined => declared.get(codec)
-
-/** Compiles a sub-codec (the compiler passes itself to the node builders). */
-export type Compile = (codec: t.Decoder<unknown, unknown>) => FastPath<unknown>
