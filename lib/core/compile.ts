@@ -2,7 +2,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import * as emit from './compile/emit.js'
 import { declaredFastPath, NO_MATCH, type FastPath } from './compile/fast-path.js'
-import { hasOwn, merge, strip } from './compile/runtime.js'
+import { hasOwn, merge } from './compile/runtime.js'
 
 export { NO_MATCH, withFastPath, type FastPath, type NoMatch } from './compile/fast-path.js'
 
@@ -69,7 +69,7 @@ const combinator = (codec: Codec, g: Gen): string | undefined => {
   if (codec instanceof t.PartialType && plainProps(codec.props)) return emit.partial(g, codec.props)
   if (codec instanceof t.ExactType) {
     const props = propsOf(codec.type)
-    return props === undefined ? undefined : emit.exact(g, codec.type, props)
+    return props === undefined || !plainProps(props) ? undefined : emit.exact(g, codec.type, props)
   }
   if (codec instanceof t.IntersectionType) return emit.intersection(g, codec.types)
   if (codec instanceof t.UnionType) return emit.union(g, codec.types)
@@ -107,6 +107,11 @@ const generate = (codec: Codec): Fast => {
       names.set(c, name)
       functions.push(`function ${name}(u) {\n${body(c, g)}\n}`)
       return name
+    },
+    helper: (text) => {
+      const name = `h${functions.length}`
+      functions.push(`function ${name}(a) {\n${text}\n}`)
+      return name
     }
   }
   const entry = g.call(codec)
@@ -120,7 +125,7 @@ const generate = (codec: Codec): Fast => {
   ].join('\n')
   let compiled: Fast = viaValidate(codec)
   // The generated text hands its entry function to `done`, so `new Function`'s untyped result is never used.
-  new Function('NO', 'own', 'strip', 'merge', 'refs', 'done', source)(NO_MATCH, Object.prototype.hasOwnProperty, strip, merge, refs, (f: Fast) => {
+  new Function('NO', 'own', 'merge', 'refs', 'done', source)(NO_MATCH, Object.prototype.hasOwnProperty, merge, refs, (f: Fast) => {
     compiled = f
   })
   return compiled

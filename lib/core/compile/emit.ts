@@ -16,6 +16,8 @@ export interface Gen {
   readonly ref: (value: unknown) => string
   /** The name of the generated function that decodes with `codec`. */
   readonly call: (codec: Codec) => string
+  /** The name of a new generated function of `a` with this body. */
+  readonly helper: (body: string) => string
 }
 
 /** The props of `t.type` and `t.partial`, read as decoders. */
@@ -91,17 +93,26 @@ export const partial = (g: Gen, props: Props): string =>
 
 /**
  * `t.exact`: the inner codec's result without the keys its props do not name. for..in over a JSON object sees just
- * its own keys; a key it finds too many (an inherited enumerable one) only sends the value to `strip`, which reads
- * own keys as io-ts does.
+ * its own keys; a key it finds too many (an inherited enumerable one) only sends the value to the copy, which reads
+ * own keys as io-ts's `stripKeys` does and keeps the value itself if it drops none.
  */
 export const exact = (g: Gen, inner: Codec, props: object): string => {
-  const cases = Object.keys(props).map((k) => `case ${JSON.stringify(k)}:`)
-  const known = cases.length === 0 ? '' : `${cases.join(' ')} break; `
+  const keys = Object.keys(props).map((k) => JSON.stringify(k))
+  const known = keys.length === 0 ? '' : `${keys.map((k) => `case ${k}:`).join(' ')} break; `
+  const copy = keys.map((k) => `case ${k}: r[${k}] = a[${k}]; break; `).join('')
+  const strip = g.helper(
+    [
+      'const r = {}',
+      'let dropped = false',
+      `for (const k of Object.getOwnPropertyNames(a)) switch (k) { ${copy}default: dropped = true }`,
+      'return dropped ? r : a'
+    ].join('\n')
+  )
   return [
     `if (${NOT_RECORD('u')}) return NO`,
     `const a = ${g.call(inner)}(u)`,
     `if (a === NO || ${NOT_RECORD('a')}) return NO`,
-    `for (const k in a) switch (k) { ${known}default: return strip(a, ${g.ref(props)}) }`,
+    `for (const k in a) switch (k) { ${known}default: return ${strip}(a) }`,
     'return a'
   ].join('\n')
 }

@@ -1,20 +1,10 @@
 import { NO_MATCH } from './fast-path.js'
 
-// The helpers generated decoders call on their rare paths: io-ts's `stripKeys` and `mergeAll` (2.2.x), as values,
-// so the generated text stays short.
+// io-ts's `mergeAll` (2.2.x), which the generated intersections call with their members' results.
 
 export const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k)
 
 export const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u)
-
-/** io-ts's `stripKeys`: `o` without the own keys `props` does not name, or `o` itself when it has none. */
-export const strip = (o: Record<string, unknown>, props: object): Record<string, unknown> => {
-  const names = Object.getOwnPropertyNames(o)
-  if (names.every((k) => hasOwn(props, k))) return o
-  const r: Record<string, unknown> = {}
-  for (const key of names) if (hasOwn(props, key)) r[key] = o[key]
-  return r
-}
 
 /**
  * io-ts's `mergeAll` of an intersection's results `us` over its input `base`. Members that are arrays, strings or
@@ -29,14 +19,20 @@ export const merge = (base: unknown, us: ReadonlyArray<unknown>): unknown => {
   }
   if (equal) return base
   if (primitive) return us[us.length - 1]
-  const r: Record<string, unknown> = {}
+  let r: Record<string, unknown> | undefined
   const dictionary = isRecord(base) ? base : undefined
   for (const u of us) {
     if (isRecord(u)) {
-      for (const k in u) if (!hasOwn(r, k) || dictionary === undefined || u[k] !== dictionary[k]) r[k] = u[k]
+      if (r === undefined) {
+        // Into the empty result every key of the first record goes (for..in visits each key once).
+        r = {}
+        for (const k in u) r[k] = u[k]
+      } else {
+        for (const k in u) if (!hasOwn(r, k) || dictionary === undefined || u[k] !== dictionary[k]) r[k] = u[k]
+      }
     } else if ((typeof u === 'object' && u !== null) || typeof u === 'string' || typeof u === 'function') {
       return NO_MATCH
     }
   }
-  return r
+  return r ?? {}
 }
