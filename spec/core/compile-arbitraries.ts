@@ -94,7 +94,9 @@ const aboutYouItem = fc.record(
   },
   { requiredKeys: ['sku', 'status', 'price_without_tax', 'price_with_tax', 'shipment_tracking_key', 'return_tracking_key'] }
 )
-const trackingKey = nullable(fc.string({ maxLength: 255 }))
+// maxLength 255 counts code points: up to 255 of any kind, and exactly 255 astral ones (510 UTF-16 units).
+const astral = (minLength: number, maxLength: number) => fc.string({ unit: fc.constantFrom('\u{1F600}', '\u{1D11E}', 'a'), minLength, maxLength })
+const trackingKey = nullable(fc.oneof(fc.string({ unit: 'binary', maxLength: 255 }), astral(255, 255)))
 const shipment = fc.record(
   { items: fc.array(aboutYouItem, { maxLength: 3 }), carrier_key: fc.string({ maxLength: 10 }), tracking_key: trackingKey, return_tracking_key: trackingKey },
   { requiredKeys: ['items', 'carrier_key'] }
@@ -282,7 +284,9 @@ const nearValue = fc.oneof(
   fc.stringMatching(/^[0-9]{1,20}$/),
   isoDateTime,
   rfc3339DateTime,
-  uuid
+  uuid,
+  astral(250, 260),
+  fc.string({ unit: 'binary', minLength: 250, maxLength: 260 })
 )
 const keyName = fc.constantFrom('extra', 'constructor', 'toString', 'kind', 'event', 'id', 'note', 'vat', '0', '__proto__')
 

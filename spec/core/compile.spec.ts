@@ -7,6 +7,7 @@ import * as t from 'io-ts'
 import { compileDecoder, NO_MATCH, withFastPath, type FastPath } from '../../lib/core/compile.js'
 import { decodeWith, MAX_LISTED_ERRORS, prepareJson, toFieldProblems } from '../../lib/core/decode.js'
 import { invalidPayload, type Problem } from '../../lib/core/problem.js'
+import { AboutYouShipment } from '../../lib/partners/aboutyou/codec.js'
 import { MusementOrderItem } from '../../lib/partners/musement/codec.js'
 import { musementOrderItemFixture } from '../../lib/testing/index.js'
 import { CODEC_CASES, hasProtoKey, nearMiss, PARTNER_CASES, USER_CASES, type Case } from './compile-arbitraries.js'
@@ -103,6 +104,15 @@ describe(`core/compile (FC_SEED=${SEED})`, () => {
   describe('agreement with io-ts: the codecs of core/codecs.ts', () => agreementSuite(CODEC_CASES))
   describe('agreement with io-ts: the partners\' codecs', () => agreementSuite(PARTNER_CASES))
   describe('agreement with io-ts: codecs in the style of users\' codecs', () => agreementSuite(USER_CASES))
+
+  it('counts the characters of About You tracking keys as io-ts does: 255 and 256, astral or not', () => {
+    const fast = compileDecoder(AboutYouShipment)
+    const tally = { accepted: 0, refused: 0 }
+    for (const unit of ['a', '\u{1F600}']) {
+      for (const n of [255, 256]) expectAgreement(AboutYouShipment, fast, { items: [], carrier_key: 'DHL', tracking_key: unit.repeat(n) }, tally)
+    }
+    expect(tally).to.deep.equal({ accepted: 2, refused: 2 })
+  })
 
   describe('decodeWith', () => {
     for (const [name, { codec, valid }] of [...PARTNER_CASES, ...USER_CASES]) {

@@ -20,7 +20,11 @@ export const AboutYouOrderItemStatus = t.keyof(
 export type AboutYouOrderItemStatus = t.TypeOf<typeof AboutYouOrderItemStatus>
 
 // JSON Schema `maxLength` counts characters (code points, RFC 8259), so an emoji is one, not two UTF-16 units.
-const MaxLength255 = t.refinement(t.string, (s) => [...s].length <= 255, 'string of at most 255 characters')
+const MaxLength255 = withFastPath(
+  t.refinement(t.string, (s) => [...s].length <= 255, 'string of at most 255 characters'),
+  // A string of at most 255 UTF-16 units has at most 255 code points: only longer ones need counting.
+  (u) => (typeof u === 'string' && (u.length <= 255 || [...u].length <= 255) ? u : NO_MATCH)
+)
 const TrackingKey = t.union([MaxLength255, t.null], 'string of at most 255 characters | null')
 const NullableString = t.union([t.string, t.null], 'string | null')
 
