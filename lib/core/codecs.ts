@@ -148,7 +148,8 @@ const readDateTime = (s: string, p: Profile): number | undefined => {
   const hour = twoDigitsAt(s, 11)
   const minute = twoDigitsAt(s, 14)
   const second = twoDigitsAt(s, 17)
-  if (s.charCodeAt(4) !== MINUS || s.charCodeAt(7) !== MINUS || !isLetter(s, 10, UPPER_T, p) || s.charCodeAt(13) !== COLON || s.charCodeAt(16) !== COLON) return undefined
+  const separators = s.charCodeAt(4) === MINUS && s.charCodeAt(7) === MINUS && isLetter(s, 10, UPPER_T, p)
+  if (!separators || s.charCodeAt(13) !== COLON || s.charCodeAt(16) !== COLON) return undefined
   const year = century * 100 + yy
   if (century < 0 || yy < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined
   if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > (p.leapSeconds ? 60 : 59)) return undefined

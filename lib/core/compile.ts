@@ -9,7 +9,8 @@ export { NO_MATCH, withFastPath, type FastPath, type NoMatch } from './compile/f
 // Walks an io-ts codec tree once and generates one plain function per codec that follows io-ts's success path
 // without contexts or Eithers (issue 16). Codec classes are recognised with instanceof, so a codec from another copy
 // of io-ts, or a custom `new t.Type` without a declared fast path, runs its own `validate` at that place: slower,
-// never a different answer.
+// never a different answer. An instance of io-ts's own classes is taken to be what its combinator builds; one made
+// with `new t.InterfaceType(...)` and a validate of its own would be misread.
 
 type Codec = emit.Codec
 type Fast = FastPath<unknown>

@@ -3,10 +3,11 @@ import type * as t from 'io-ts'
 // The source text of one generated function per codec, each taking `u` and returning the decoded value or `NO`.
 // Every function has its own call sites, so V8 sees one callee at each and inlines it, which closures sharing one
 // body cannot give. The text holds only keys, as JSON string literals, and fixed templates; every other value
-// (literals, predicates, key sets, fast paths) is passed in through `ref`. Each template follows io-ts 2.2.x's `validate` on its
-// success path, including when it copies and when it returns its input as is, because `exact` and `intersection`
-// decide from identities what to copy next. Where io-ts would copy an object with an own `__proto__` key (its
-// Object.assign turns the key into the copy's prototype), the generated code answers NO, so io-ts decides.
+// (literals, predicates, key sets, fast paths) is passed in through `ref`. Each template follows io-ts 2.2.x's
+// `validate` on its success path, including when it copies and when it returns its input as is, because `exact`
+// and `intersection` decide from identities what to copy next. Where io-ts would copy an object with an own
+// `__proto__` key (its Object.assign turns the key into the copy's prototype), the generated code answers NO, so
+// io-ts decides.
 
 export type Codec = t.Decoder<unknown, unknown>
 
