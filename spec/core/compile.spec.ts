@@ -151,10 +151,18 @@ describe(`core/compile (FC_SEED=${SEED})`, () => {
 
   describe('the generated code', () => {
     it('reads keys that are not identifiers, and inherited names only as io-ts reads them', () => {
-      const Odd = t.type({ 'a"b': t.string, '\u2028\\': t.number, '': t.null, 'x\ny': t.literal('"'), constructor: t.unknown, toString: t.union([t.undefined, t.string]) })
+      const Odd = t.type({
+        'a"b': t.string,
+        '\u2028\\': t.number,
+        '': t.null,
+        'x\ny': t.literal('"'),
+        '"]; throw new Error("injected") //': t.boolean,
+        constructor: t.unknown,
+        toString: t.union([t.undefined, t.string])
+      })
       const fast = compileDecoder(Odd)
       const tally = { accepted: 0, refused: 0 }
-      const good = { 'a"b': 'q', '\u2028\\': 1, '': null, 'x\ny': '"', constructor: 1, toString: 'own' }
+      const good = { 'a"b': 'q', '\u2028\\': 1, '': null, 'x\ny': '"', '"]; throw new Error("injected") //': true, constructor: 1, toString: 'own' }
       for (const u of [good, { ...good, toString: undefined }, { ...good, constructor: undefined }, { ...good, '': undefined }, { ...good, extra: 1 }]) {
         expectAgreement(Odd, fast, u, tally)
       }
