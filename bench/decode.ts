@@ -1,14 +1,17 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
 import { Bench } from 'tinybench'
-import { aboutYouEventCodec, AboutYouOrderItemsShipped, decodeWith, MusementOrderItem } from '../lib/index.js'
-import { ABOUT_YOU_EXAMPLE, aboutYouBodyWithItems, MUSEMENT_EXAMPLE, readFixture } from './bodies.js'
+import { prepareJson } from '../lib/core/decode.js'
+import { aboutYouEventCodec, AboutYouOrderItemsShipped, compileDecoder, decodeWith, MusementOrderItem, NO_MATCH } from '../lib/index.js'
+import { ABOUT_YOU_EXAMPLE, aboutYouBodyWithItems, MUSEMENT_EXAMPLE, musementBody, readFixture } from './bodies.js'
+import { fixed, grouped, ns, ratio, table, verdict } from './report.js'
 import type { DecodeMessage, DecodePair, DecodeSize, Timing } from './results.js'
 import { ajvValidator } from './schemas.js'
 
 // Child process: codec decode vs an ajv-compiled validator of the same schema, on the same parsed bodies. ajv only
 // answers true or false; a codec also builds the decoded event (Dates, numbers from digit strings, defaults), so it
-// allocates a new object graph that ajv never does. Run with `--quick` for short sampling.
+// allocates a new object graph that ajv never does. Run with `--quick` for short sampling. Run directly
+// (`npx tsx bench/decode.ts [--quick]`) it prints its tables; forked by run.ts it sends them as a message.
 
 const quick = process.argv.includes('--quick')
 const SIZES = [1, 10, 100, 1_000, 10_000] as const
@@ -20,26 +23,39 @@ const shippedAsMiddleware = aboutYouEventCodec(['order_items.shipped'])
 // Results go here so the optimizer cannot drop the work.
 let sink: unknown
 
-const codecTask = (codec: t.Decoder<unknown, unknown>, body: unknown) => {
-  if (E.isLeft(codec.decode(body))) throw new Error(`${codec.name} refuses the bench body`)
-  return () => {
-    sink = codec.decode(body)
-  }
+interface Way {
+  readonly run: (u: unknown) => unknown
+  /** Whether the bench body is accepted (checked once, before timing). */
+  readonly accepts: (u: unknown) => boolean
 }
 
-const ajvTask = (validate: (u: unknown) => boolean, body: unknown) => {
-  if (!validate(body)) throw new Error('ajv refuses the bench body')
-  return () => {
-    sink = validate(body)
-  }
+/** The ways a body is decoded. */
+const ways = (codec: t.Decoder<unknown, unknown>, ajv: (u: unknown) => boolean) => {
+  const pipeline = decodeWith(codec)
+  const compiled = compileDecoder(codec)
+  return {
+    codec: { run: (u) => codec.decode(u), accepts: (u) => E.isRight(codec.decode(u)) },
+    pipeline: { run: pipeline, accepts: (u) => E.isRight(pipeline(u)) },
+    compiled: { run: compiled, accepts: (u) => compiled(u) !== NO_MATCH },
+    // What decodeWith runs before the compiled decoder, unchanged: the __proto__ and -0 walk.
+    prepare: { run: prepareJson, accepts: (u) => prepareJson(u) === undefined },
+    ajv: { run: ajv, accepts: ajv }
+  } satisfies Record<string, Way>
 }
+type Ways = ReturnType<typeof ways>
+type WayName = keyof Ways
 
-// What the pipeline runs on a parsed body: decodeWith adds its own checks of the JSON (and the error mapping).
-const pipelineTask = (codec: t.Decoder<unknown, unknown>, body: unknown) => {
-  const decode = decodeWith(codec)
-  if (E.isLeft(decode(body))) throw new Error(`decodeWith(${codec.name}) refuses the bench body`)
+// One task decodes every body in `bodies`: one About You body of n items, or n Musement bodies (one item each).
+const task = ({ run, accepts }: Way, bodies: ReadonlyArray<unknown>, what: string) => {
+  if (!bodies.every(accepts)) throw new Error(`${what} refuses the bench body`)
+  if (bodies.length === 1) {
+    const [body] = bodies
+    return () => {
+      sink = run(body)
+    }
+  }
   return () => {
-    sink = decode(body)
+    for (const body of bodies) sink = run(body)
   }
 }
 
@@ -62,54 +78,100 @@ const get = (timings: Map<string, Timing>, name: string): Timing => {
   return timing
 }
 
+const musementRuns = ways(MusementOrderItem, validateMusement)
+const aboutYouRuns = ways(AboutYouOrderItemsShipped, validateAboutYou)
+const middlewareRuns = ways(shippedAsMiddleware, validateAboutYou)
+
 const musement = readFixture(MUSEMENT_EXAMPLE)
 const aboutYou = readFixture(ABOUT_YOU_EXAMPLE)
 const examples = await measure(
   [
-    ['musement codec', codecTask(MusementOrderItem, musement)],
-    ['musement decodeWith', pipelineTask(MusementOrderItem, musement)],
-    ['musement ajv', ajvTask(validateMusement, musement)],
-    ['aboutyou codec', codecTask(AboutYouOrderItemsShipped, aboutYou)],
-    ['aboutyou middleware codec', pipelineTask(shippedAsMiddleware, aboutYou)],
-    ['aboutyou ajv', ajvTask(validateAboutYou, aboutYou)]
+    ['musement codec', task(musementRuns.codec, [musement], 'MusementOrderItem')],
+    ['musement decodeWith', task(musementRuns.pipeline, [musement], 'decodeWith(MusementOrderItem)')],
+    ['musement compiled', task(musementRuns.compiled, [musement], 'compileDecoder(MusementOrderItem)')],
+    ['musement ajv', task(musementRuns.ajv, [musement], 'ajv')],
+    ['aboutyou codec', task(aboutYouRuns.codec, [aboutYou], 'AboutYouOrderItemsShipped')],
+    ['aboutyou middleware codec', task(middlewareRuns.pipeline, [aboutYou], 'decodeWith(aboutYouEventCodec)')],
+    ['aboutyou middleware compiled', task(middlewareRuns.compiled, [aboutYou], 'compileDecoder(aboutYouEventCodec)')],
+    ['aboutyou ajv', task(aboutYouRuns.ajv, [aboutYou], 'ajv')]
   ],
   quick ? 150 : 1000
 )
+const SHIPPED = "aboutYouEventCodec(['order_items.shipped'])"
+const pair = (body: string, codecName: string, codec: string, ajv: string): DecodePair => ({ body, codecName, codec: get(examples, codec), ajv: get(examples, ajv) })
 const pairs: DecodePair[] = [
-  { body: 'Musement example', codecName: 'MusementOrderItem.decode', codec: get(examples, 'musement codec'), ajv: get(examples, 'musement ajv') },
-  {
-    body: 'Musement example',
-    codecName: 'decodeWith(MusementOrderItem) (what the pipeline runs)',
-    codec: get(examples, 'musement decodeWith'),
-    ajv: get(examples, 'musement ajv')
-  },
-  { body: 'About You example', codecName: 'AboutYouOrderItemsShipped.decode', codec: get(examples, 'aboutyou codec'), ajv: get(examples, 'aboutyou ajv') },
-  {
-    body: 'About You example',
-    codecName: "decodeWith(aboutYouEventCodec(['order_items.shipped'])) (what the pipeline runs)",
-    codec: get(examples, 'aboutyou middleware codec'),
-    ajv: get(examples, 'aboutyou ajv')
-  }
+  pair('Musement example', 'MusementOrderItem.decode', 'musement codec', 'musement ajv'),
+  pair('Musement example', 'decodeWith(MusementOrderItem) (what the pipeline runs)', 'musement decodeWith', 'musement ajv'),
+  pair('Musement example', 'compileDecoder(MusementOrderItem) (the compiled decoder alone)', 'musement compiled', 'musement ajv'),
+  pair('About You example', 'AboutYouOrderItemsShipped.decode', 'aboutyou codec', 'aboutyou ajv'),
+  pair('About You example', `decodeWith(${SHIPPED}) (what the pipeline runs)`, 'aboutyou middleware codec', 'aboutyou ajv'),
+  pair('About You example', `compileDecoder(${SHIPPED}) (the compiled decoder alone)`, 'aboutyou middleware compiled', 'aboutyou ajv')
 ]
 
-const sizes: DecodeSize[] = []
-for (const items of SIZES) {
-  const text = aboutYouBodyWithItems(items)
-  const body: unknown = JSON.parse(text)
+const WAYS: ReadonlyArray<WayName> = ['codec', 'pipeline', 'compiled', 'prepare', 'ajv']
+
+/** Times every way of decoding `bodies` (n items in all) and returns one size row. */
+const sizeRow = async (items: number, texts: ReadonlyArray<string>, plain: Ways, middleware: Ways): Promise<DecodeSize> => {
+  const bodies: unknown[] = texts.map((text) => JSON.parse(text))
   // Fewer samples fit the budget for big bodies; give them more time so the median stays stable.
   const budget = (quick ? 100 : 600) * (items >= 1_000 ? 2 : 1)
-  const timings = await measure(
-    [
-      ['codec', codecTask(AboutYouOrderItemsShipped, body)],
-      ['pipeline', pipelineTask(shippedAsMiddleware, body)],
-      ['ajv', ajvTask(validateAboutYou, body)]
-    ],
-    budget
-  )
-  sizes.push({ items, bytes: Buffer.byteLength(text), codec: get(timings, 'codec'), pipeline: get(timings, 'pipeline'), ajv: get(timings, 'ajv') })
+  // The pipeline and the compiled decoder run the middleware's codec; io-ts and ajv the plain schema codec.
+  const source = (way: WayName): Way => (way === 'pipeline' || way === 'compiled' ? middleware : plain)[way]
+  const timings = await measure(WAYS.map((way) => [way, task(source(way), bodies, `${way} (${items} items)`)]), budget)
+  const bytes = texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0)
+  return { items, bytes, codec: get(timings, 'codec'), pipeline: get(timings, 'pipeline'), compiled: get(timings, 'compiled'), prepare: get(timings, 'prepare'), ajv: get(timings, 'ajv') }
 }
 
+const sizes: DecodeSize[] = []
+for (const items of SIZES) sizes.push(await sizeRow(items, [aboutYouBodyWithItems(items)], aboutYouRuns, middlewareRuns))
+// Musement sends one order item per delivery: n items are n bodies, each a distinct order item.
+const musementSizes: DecodeSize[] = []
+for (const items of SIZES) musementSizes.push(await sizeRow(items, Array.from({ length: items }, (_, n) => musementBody(n)), musementRuns, musementRuns))
+
 void sink
-const message: DecodeMessage = { type: 'decode', pairs, sizes }
+const message: DecodeMessage = { type: 'decode', pairs, sizes, musementSizes }
+
+const sizeTable = (rows: ReadonlyArray<DecodeSize>): string => {
+  const at100 = rows.find((s) => s.items === 100)
+  const per = (s: DecodeSize, tm: Timing) => tm.medianNs / s.items
+  return table(
+    ['items', 'body bytes', 'io-ts ns/item', 'decodeWith ns/item', 'compiled ns/item', 'prepareJson ns/item', 'ajv ns/item', 'io-ts / ajv', 'decodeWith / ajv', 'compiled / ajv', 'decodeWith ns/item vs 100 items'],
+    rows.map((s) => [
+      grouped(s.items), grouped(s.bytes), fixed(per(s, s.codec)), fixed(per(s, s.pipeline)), fixed(per(s, s.compiled)), fixed(per(s, s.prepare)), fixed(per(s, s.ajv)),
+      ratio(s.codec.medianNs, s.ajv.medianNs), ratio(s.pipeline.medianNs, s.ajv.medianNs), ratio(s.compiled.medianNs, s.ajv.medianNs),
+      at100 === undefined ? 'n/a' : ratio(per(s, s.pipeline), per(at100, at100.pipeline))
+    ])
+  )
+}
+
+const targets = (name: string, rows: ReadonlyArray<DecodeSize>): string[] => {
+  const worst = (pick: (s: DecodeSize) => Timing) => Math.max(...rows.map((s) => pick(s).medianNs / s.ajv.medianNs))
+  const pipeline = worst((s) => s.pipeline)
+  const compiled = worst((s) => s.compiled)
+  const at100 = rows.find((s) => s.items === 100)
+  const big = rows.find((s) => s.items === 10_000)
+  const growth = at100 === undefined || big === undefined ? NaN : big.pipeline.medianNs / big.items / (at100.pipeline.medianNs / at100.items)
+  return [
+    `${name}, decodeWith within 1.5 x of ajv at 1 to 10,000 items: worst ${pipeline.toFixed(2)}x -> ${verdict(pipeline <= 1.5)}`,
+    `${name}, compiled decoder alone within 1.5 x of ajv at 1 to 10,000 items: worst ${compiled.toFixed(2)}x -> ${verdict(compiled <= 1.5)}`,
+    `${name}, decodeWith linear (ns/item at 10,000 items within 1.5 x of 100 items): ${growth.toFixed(2)}x -> ${verdict(growth <= 1.5)}`
+  ]
+}
+
 if (process.send !== undefined) process.send(message)
-else console.log(JSON.stringify(message, null, 2))
+else {
+  const out = (line = ''): void => void process.stdout.write(`${line}\n`)
+  out(`# Decode (tinybench, median time per call${quick ? ', --quick' : ''}; node ${process.version})`)
+  out()
+  out(table(['body', 'decoder', 'time', 'ajv (same schema)', '/ ajv'], pairs.map((p) => [p.body, p.codecName, ns(p.codec.medianNs), ns(p.ajv.medianNs), ratio(p.codec.medianNs, p.ajv.medianNs)])))
+  out()
+  out(`About You: one body of n items. io-ts: AboutYouOrderItemsShipped.decode; decodeWith and compiled: ${SHIPPED}, as the middleware runs it.`)
+  out()
+  out(sizeTable(sizes))
+  out()
+  out('Musement: n bodies of one order item each (what n deliveries cost). io-ts: MusementOrderItem.decode.')
+  out()
+  out(sizeTable(musementSizes))
+  out()
+  for (const line of [...targets('About You', sizes), ...targets('Musement', musementSizes)]) out(`- ${line}`)
+}

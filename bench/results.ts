@@ -10,10 +10,12 @@ export type Timing = t.TypeOf<typeof Timing>
 export const DecodePair = t.type({ body: t.string, codecName: t.string, codec: Timing, ajv: Timing })
 export type DecodePair = t.TypeOf<typeof DecodePair>
 
-export const DecodeSize = t.type({ items: t.number, bytes: t.number, codec: Timing, pipeline: Timing, ajv: Timing })
+/** One size: `codec` is io-ts's decode, `pipeline` decodeWith, `compiled` compileDecoder alone, `prepare` prepareJson alone. */
+export const DecodeSize = t.type({ items: t.number, bytes: t.number, codec: Timing, pipeline: Timing, compiled: Timing, prepare: Timing, ajv: Timing })
 export type DecodeSize = t.TypeOf<typeof DecodeSize>
 
-export const DecodeMessage = t.type({ type: t.literal('decode'), pairs: t.array(DecodePair), sizes: t.array(DecodeSize) })
+/** `sizes`: About You bodies of n items; `musementSizes`: n Musement bodies of one item each. */
+export const DecodeMessage = t.type({ type: t.literal('decode'), pairs: t.array(DecodePair), sizes: t.array(DecodeSize), musementSizes: t.array(DecodeSize) })
 export type DecodeMessage = t.TypeOf<typeof DecodeMessage>
 
 export const MemoryMessage = t.type({

@@ -26,6 +26,7 @@ export {
   type DigitStringBrand,
   type UuidBrand
 } from './core/codecs.js'
+export { compileDecoder, NO_MATCH, withFastPath, type FastPath, type NoMatch } from './core/compile.js'
 export { decodeWith, toFieldProblems } from './core/decode.js'
 export type { Claim, DeliveryKey, DeliveryStore } from './core/delivery.js'
 export type { DeliveryInfo, StaleVersions } from './core/exactly-once.js'

@@ -1,5 +1,6 @@
 import * as t from 'io-ts'
 import { DateTimeFromRfc3339, PositiveInteger, SafeInteger } from '../../core/codecs.js'
+import { compileDecoder, NO_MATCH, withFastPath, type FastPath } from '../../core/compile.js'
 import { describeValue } from '../../core/decode.js'
 
 // Sources: the About You Sellers Center OpenAPI 3.1 documents `aboutyou-order-items-{shipped,cancelled,returned}`.
@@ -19,7 +20,11 @@ export const AboutYouOrderItemStatus = t.keyof(
 export type AboutYouOrderItemStatus = t.TypeOf<typeof AboutYouOrderItemStatus>
 
 // JSON Schema `maxLength` counts characters (code points, RFC 8259), so an emoji is one, not two UTF-16 units.
-const MaxLength255 = t.refinement(t.string, (s) => [...s].length <= 255, 'string of at most 255 characters')
+const MaxLength255 = withFastPath(
+  t.refinement(t.string, (s) => [...s].length <= 255, 'string of at most 255 characters'),
+  // A string of at most 255 UTF-16 units has at most 255 code points: only longer ones need counting.
+  (u) => (typeof u === 'string' && (u.length <= 255 || [...u].length <= 255) ? u : NO_MATCH)
+)
 const TrackingKey = t.union([MaxLength255, t.null], 'string of at most 255 characters | null')
 const NullableString = t.union([t.string, t.null], 'string | null')
 
@@ -28,11 +33,14 @@ const FiniteNumber = t.refinement(t.number, Number.isFinite, 'number')
 
 // `OrderItemSchema.vat` has `default: 19`; the default applies only when the field is absent, never to a bad value.
 const VAT_DEFAULT = 19
-const Vat = new t.Type<number, number, unknown>(
-  'number (default 19)',
-  FiniteNumber.is,
-  (u, c) => (u === undefined ? t.success(VAT_DEFAULT) : FiniteNumber.validate(u, c)),
-  t.identity
+const Vat = withFastPath(
+  new t.Type<number, number, unknown>(
+    'number (default 19)',
+    FiniteNumber.is,
+    (u, c) => (u === undefined ? t.success(VAT_DEFAULT) : FiniteNumber.validate(u, c)),
+    t.identity
+  ),
+  (u) => (u === undefined ? VAT_DEFAULT : typeof u === 'number' && Number.isFinite(u) ? u : NO_MATCH)
 )
 
 /** `OrderItemSchema`: one order item; prices are integers in the smallest currency unit (cents for EUR). */
@@ -120,6 +128,13 @@ const EVENT_CODECS: { readonly [K in AboutYouEventName]: EnvelopeC<K> } = {
   'order_items.returned': AboutYouOrderItemsReturned
 }
 
+// Compiled once, for every aboutYouEventCodec's fast path.
+const COMPILED: { readonly [K in AboutYouEventName]: FastPath<t.TypeOf<EnvelopeC<K>>> } = {
+  'order_items.shipped': compileDecoder(AboutYouOrderItemsShipped),
+  'order_items.cancelled': compileDecoder(AboutYouOrderItemsCancelled),
+  'order_items.returned': compileDecoder(AboutYouOrderItemsReturned)
+}
+
 // The event's codec takes over this location, so 400 problems name it here and the pointer skips its member indices.
 const takeOver = (c: t.Context, codec: t.Decoder<unknown, unknown>, u: unknown): t.Context =>
   t.appendContext(c.slice(0, -1), c[c.length - 1]?.key ?? '', codec, u)
@@ -139,7 +154,7 @@ export const aboutYouEventCodec = <N extends AboutYouEventName>(
   const isExpected = (u: unknown): u is N => typeof u === 'string' && names.includes(u)
   const expected = names.map((n) => JSON.stringify(n)).join(' or ')
   const EventName = t.keyof(Object.fromEntries(names.map((n) => [n, null])), expected)
-  return new t.Type<AboutYouEvent<N>, AboutYouEventWire<N>, unknown>(
+  const byEvent = new t.Type<AboutYouEvent<N>, AboutYouEventWire<N>, unknown>(
     `AboutYouOrderItems (${names.join(' | ')})`,
     (u): u is AboutYouEvent<N> => AboutYouOrderItemsEvent.is(u) && isExpected(u.event),
     (u, c) => {
@@ -154,4 +169,10 @@ export const aboutYouEventCodec = <N extends AboutYouEventName>(
     },
     (a) => EVENT_CODECS[a.event].encode(a)
   )
+  // The same dispatch on `event`, then the compiled envelope of that event.
+  return withFastPath(byEvent, (u) => {
+    if (!t.UnknownRecord.is(u)) return NO_MATCH
+    const event = u['event']
+    return isExpected(event) ? COMPILED[event](u) : NO_MATCH
+  })
 }
