@@ -12,7 +12,7 @@ export {
   type UuidBrand
 } from './core/codecs.js'
 export { decodeWith, toFieldProblems } from './core/decode.js'
-export type { Claim, DeliveryKey, DeliveryStore } from './core/delivery.js'
+export type { Claim, DeliveryKey, DeliveryStore, TransactionalStore } from './core/delivery.js'
 export type { DeliveryInfo, StaleVersions } from './core/exactly-once.js'
 export type { FieldProblem, Problem, ProblemType } from './core/problem.js'
 export type {
@@ -25,7 +25,8 @@ export type {
   WebhookMiddleware,
   WebhookOptions,
   WebhookRequest,
-  WebhookResponse
+  WebhookResponse,
+  WithTransaction
 } from './core/types.js'
 export { memoryStore, DEFAULT_MAX_ENTRIES, type MemoryStoreOptions } from './stores/memory.js'
 export { redisStore, DEFAULT_REDIS_TIMEOUT_MS, type RedisScriptClient, type RedisStoreOptions } from './stores/redis.js'

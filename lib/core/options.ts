@@ -2,7 +2,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { DeliveryStore } from './delivery.js'
 import type { StaleVersions } from './exactly-once.js'
 import { ipAllowlist, parseRange, type IpAllowlist } from './ip-allowlist.js'
-import type { ResolvedOptions, WebhookOptions } from './types.js'
+import type { ResolvedOptions, WebhookOptions, WithTransaction } from './types.js'
 
 /** body-parser's default, which is far above any real order-item webhook (a Musement body is about 500 bytes). */
 export const DEFAULT_LIMIT = 100 * 1024
@@ -101,7 +101,7 @@ export const positiveInteger = (factory: string, name: string, value: unknown, f
   return value
 }
 
-const isStore = (u: unknown): u is DeliveryStore =>
+const isStore = (u: unknown): u is DeliveryStore<unknown> =>
   typeof u === 'object' &&
   u !== null &&
   'claim' in u &&
@@ -111,7 +111,7 @@ const isStore = (u: unknown): u is DeliveryStore =>
   'release' in u &&
   typeof u.release === 'function'
 
-const resolveStore = (factory: string, store: unknown): DeliveryStore | undefined => {
+const resolveStore = <S>(factory: string, store: S): S => {
   if (store === undefined || isStore(store)) return store
   throw optionError(factory, '`store` must be a DeliveryStore (claim, complete, release), e.g. memoryStore() or redisStore({ client })')
 }
@@ -134,15 +134,37 @@ const resolveAllowIps = (factory: string, allowIps: unknown): IpAllowlist | unde
   return ipAllowlist(ranges)
 }
 
+/**
+ * The factories' overloads pair a handler expecting a `Tx` with a `TransactionalStore<Tx>`, and every other store
+ * with a handler expecting none; the store's `transactional` flag tells the two apart at run time.
+ */
+const hasTransaction = <A, Tx>(
+  options: WebhookOptions<A> | WithTransaction<WebhookOptions<A, Tx>, Tx>
+): options is WithTransaction<WebhookOptions<A, Tx>, Tx> => options.store?.transactional === true
+
+// A next()-style route answers before the middleware could commit a transactional store's claim: a crash between
+// its 200 and the commit would lose the delivery's writes while the partner stops retrying.
+const requireHandler = <H>(factory: string, handler: H | undefined): H => {
+  if (handler !== undefined) return handler
+  throw optionError(factory, 'this store is transactional (postgresStore): pass `handler`, whose writes commit with the delivery record before the 200; a next()-style route would answer before the commit')
+}
+
 /** Validates and freezes the options every partner shares. Runs once, when the factory is called. */
-export const resolveCommonOptions = <A>(factory: string, options: WebhookOptions<A>): ResolvedOptions<A> =>
-  Object.freeze({
-    handler: optionalFunction(factory, 'handler', options.handler),
+export const resolveCommonOptions = <A, Tx>(
+  factory: string,
+  options: WebhookOptions<A> | WithTransaction<WebhookOptions<A, Tx>, Tx>
+): ResolvedOptions<A, Tx> => {
+  const settings = {
     onReject: optionalFunction(factory, 'onReject', options.onReject),
     limit: parseLimit(factory, options.limit),
-    store: resolveStore(factory, options.store),
     leaseMs: positiveInteger(factory, 'leaseMs', options.leaseMs, DEFAULT_LEASE_MS),
     staleVersions: resolveStale(factory, options.staleVersions),
     onOutcome: optionalFunction(factory, 'onOutcome', options.onOutcome),
     allowIps: resolveAllowIps(factory, options.allowIps)
-  })
+  }
+  return Object.freeze<ResolvedOptions<A, Tx>>(
+    hasTransaction(options)
+      ? { ...settings, transactional: true, store: options.store, handler: requireHandler(factory, optionalFunction(factory, 'handler', options.handler)) }
+      : { ...settings, transactional: false, store: resolveStore(factory, options.store), handler: optionalFunction(factory, 'handler', options.handler) }
+  )
+}

@@ -11,7 +11,17 @@ import { checkSource } from './ip-allowlist.js'
 import { methodNotAllowed, problemBody, sendProblem, type Problem } from './problem.js'
 import { checkContentType, closeAfterAnswer, readJsonBody } from './read-body.js'
 import { redactHeaders } from './redact.js'
-import type { Outcome, PartnerSpec, Rejection, ResolvedOptions, WebhookMiddleware, WebhookRequest, WebhookResponse } from './types.js'
+import type {
+  Outcome,
+  PartnerSpec,
+  Rejection,
+  ResolvedOptions,
+  ResolvedSettings,
+  WebhookHandler,
+  WebhookMiddleware,
+  WebhookRequest,
+  WebhookResponse
+} from './types.js'
 
 // Node keeps only the first of several Authorization lines (RFC 9110 makes it a singleton field), so `Basic <valid>`
 // followed by `Basic <other>` passed on the first alone, while a proxy in front may have read the last. Joined like a
@@ -27,7 +37,7 @@ const credentialHeaders = (req: WebhookRequest<unknown>): WebhookRequest<unknown
 
 // Everything is checked from the source address, request line and headers first, so a stranger's body is never
 // read. The address comes first: a refused address learns nothing else about the endpoint.
-const checkHeaders = <A>(spec: PartnerSpec<A>, options: ResolvedOptions<A>, req: WebhookRequest<unknown>): E.Either<Problem, void> =>
+const checkHeaders = <A>(spec: PartnerSpec<A>, options: ResolvedSettings, req: WebhookRequest<unknown>): E.Either<Problem, void> =>
   pipe(
     // `req.ip` runs Express's trust-proxy parsing, so it is read only when there is an allowlist to check.
     options.allowIps === undefined ? E.right(undefined) : checkSource(options.allowIps, req.ip),
@@ -61,10 +71,19 @@ interface Flight<A> {
  * body parser ran first), decode, claim the delivery, then hand over, to `options.handler` (answering 200) or to
  * `next()`, and settle the claim by the outcome.
  */
-export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: ResolvedOptions<A>): WebhookMiddleware<A> => {
+export const createWebhookMiddleware = <A, Tx>(spec: PartnerSpec<A>, options: ResolvedOptions<A, Tx>): WebhookMiddleware<A> =>
+  options.transactional
+    ? middlewareWith(spec, options, options.store, options.handler)
+    : middlewareWith(spec, options, options.store ?? memoryStore(), options.handler)
+
+// `store` and `handler` agree on the transaction type the store's claims carry to the handler.
+const middlewareWith = <A, Tx>(
+  spec: PartnerSpec<A>,
+  options: ResolvedSettings,
+  store: DeliveryStore<Tx>,
+  handler: WebhookHandler<A, Tx> | undefined
+): WebhookMiddleware<A> => {
   const decode = decodeWith(spec.codec)
-  const store: DeliveryStore = options.store ?? memoryStore()
-  const { handler } = options
 
   const runHandler = async (f: Flight<A>, run: (event: A, info: DeliveryInfo) => void | Promise<void>): Promise<void> => {
     try {
@@ -79,6 +98,11 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     if (f.res.headersSent) return settleWhenAnswered(f)
     // Recorded before answering, so a retry racing the 200 is already a duplicate.
     const error = await settle(store, f.delivery, f.token, true, f.leaseEnds)
+    // A transactional store that could not commit has rolled the handler's writes back: no 200, the partner retries.
+    if (error !== undefined && store.transactional === true) {
+      f.report({ outcome: 'failed', status: 500, error })
+      return f.next(error)
+    }
     acknowledge(f.res, 'processed')
     f.report({ outcome: 'processed', status: f.res.statusCode, ...(error === undefined ? {} : { error }) })
   }
@@ -127,9 +151,9 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
       refuse(step.problem)
       return report({ outcome: step.outcome, status: step.problem.status, type: step.problem.type })
     }
-    res.locals.webhook = { partner: spec.partner, key: delivery.key, stale: step.stale }
+    res.locals.webhook = { partner: spec.partner, key: delivery.key, stale: step.stale, transaction: undefined }
     const flight: Flight<A> = { req: Object.assign(req, { body: event.right }), res, next, delivery, token: step.token, leaseEnds: step.leaseEnds, report }
-    if (handler !== undefined) return runHandler(flight, (e, info) => handler(e, flight.req, res, info))
+    if (handler !== undefined) return runHandler(flight, (e, info) => handler(e, flight.req, res, { ...info, transaction: step.transaction }))
     settleWhenAnswered(flight)
     next()
   }

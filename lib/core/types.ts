@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express'
 import type * as t from 'io-ts'
 import type { Authenticator } from './auth.js'
-import type { DeliveryKey, DeliveryStore } from './delivery.js'
+import type { DeliveryKey, DeliveryStore, TransactionalStore } from './delivery.js'
 import type { DeliveryInfo, StaleVersions } from './exactly-once.js'
 import type { IpAllowlist } from './ip-allowlist.js'
 import type { FieldProblem, ProblemType } from './problem.js'
@@ -26,8 +26,14 @@ export type WebhookMiddleware<A> = RequestHandler<Request['params'], unknown, A,
 /**
  * Called once per delivery (never again for a duplicate). Resolve to have the middleware record the delivery as
  * done and answer 200; throw or reject to release it and answer 5xx through `next(err)`, so the partner retries.
+ * `Tx` is the store's transaction type (`delivery.transaction`), `undefined` unless the store has one.
  */
-export type WebhookHandler<A> = (event: A, req: WebhookRequest<A>, res: WebhookResponse, delivery: DeliveryInfo) => void | Promise<void>
+export type WebhookHandler<A, Tx = undefined> = (
+  event: A,
+  req: WebhookRequest<A>,
+  res: WebhookResponse,
+  delivery: DeliveryInfo<Tx>
+) => void | Promise<void>
 
 /** How a request ended, for logs and metrics. `failed` covers a throwing handler and an unreachable store. */
 export type OutcomeKind = 'processed' | 'duplicate' | 'stale' | 'busy' | 'rejected' | 'failed'
@@ -64,16 +70,19 @@ export interface Rejection {
   readonly headers: RedactedHeaders
 }
 
-/** Options every partner factory accepts. */
-export interface WebhookOptions<A> {
+/** Options every partner factory accepts; `Tx` is the transaction type of `store`, if it has one. */
+export interface WebhookOptions<A, Tx = undefined> {
   /** Handles the decoded event; the middleware then answers 200. Without it, the middleware calls `next()`. */
-  readonly handler?: WebhookHandler<A>
+  readonly handler?: WebhookHandler<A, Tx>
   /** Sees every refused request with its status and problems, for logs and metrics. */
   readonly onReject?: (rejection: Rejection) => void | Promise<void>
   /** Largest accepted body, in bytes or as a string such as `'100kb'` or `'1mb'`. Default `'100kb'`. */
   readonly limit?: number | string
-  /** Where deliveries are claimed and remembered. Default: a `memoryStore()` of this middleware's own. */
-  readonly store?: DeliveryStore
+  /**
+   * Where deliveries are claimed and remembered. Default: a `memoryStore()` of this middleware's own. A
+   * transactional store (`postgresStore`) gives the handler its open transaction as `delivery.transaction`.
+   */
+  readonly store?: DeliveryStore<Tx>
   /** How long a claim holds off concurrent retries of the same delivery, in ms. Default 120 000 (2 min). */
   readonly leaseMs?: number
   /** An older version arriving after a newer one: `'skip'` (answer 200, no handler; default) or `'deliver'`. */
@@ -89,12 +98,20 @@ export interface WebhookOptions<A> {
   readonly allowIps?: string | ReadonlyArray<string>
 }
 
-/** Options once validated: defaults applied, frozen. */
-export interface ResolvedOptions<A> {
-  readonly handler: WebhookHandler<A> | undefined
+/** Factory options `O` with a transactional store, whose transaction (a `Tx`) the handler receives. */
+export type WithTransaction<O, Tx> = O & { readonly store: TransactionalStore<Tx> }
+
+/** Options once validated: defaults applied, frozen. A transactional store and the handler agree on `Tx`. */
+export type ResolvedOptions<A, Tx = undefined> = ResolvedSettings &
+  (
+    | { readonly transactional: false; readonly store: DeliveryStore | undefined; readonly handler: WebhookHandler<A> | undefined }
+    | { readonly transactional: true; readonly store: TransactionalStore<Tx>; readonly handler: WebhookHandler<A, Tx> }
+  )
+
+/** The resolved options that do not depend on the store. */
+export interface ResolvedSettings {
   readonly onReject: ((rejection: Rejection) => void | Promise<void>) | undefined
   readonly limit: number
-  readonly store: DeliveryStore | undefined
   readonly leaseMs: number
   readonly staleVersions: StaleVersions
   readonly onOutcome: ((outcome: Outcome) => void | Promise<void>) | undefined

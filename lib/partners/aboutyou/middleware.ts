@@ -2,20 +2,20 @@ import type { Authenticator } from '../../core/auth.js'
 import type { DeliveryKey } from '../../core/delivery.js'
 import { assertKnownKeys, assertOptionsObject, COMMON_OPTION_KEYS, optionError, resolveCommonOptions } from '../../core/options.js'
 import { createWebhookMiddleware } from '../../core/pipeline.js'
-import type { PartnerSpec, WebhookHandler, WebhookMiddleware, WebhookOptions } from '../../core/types.js'
+import type { PartnerSpec, WebhookHandler, WebhookMiddleware, WebhookOptions, WithTransaction } from '../../core/types.js'
 import { aboutYouEventCodec, type AboutYouEvent, type AboutYouEventName } from './codec.js'
 import { assertEventNames, AUTH_OPTION_KEYS, resolveAuth, resolveHandlerNames, type AboutYouAuthOptions } from './options.js'
 
 export type { AboutYouAuthOptions } from './options.js'
 
 /** Options of {@link aboutYouShipment}; `handler` receives only the events `N` the URL was set up for. */
-export type AboutYouShipmentOptions<N extends AboutYouEventName> = WebhookOptions<AboutYouEvent<N>> & AboutYouAuthOptions
+export type AboutYouShipmentOptions<N extends AboutYouEventName, Tx = undefined> = WebhookOptions<AboutYouEvent<N>, Tx> & AboutYouAuthOptions
 
 /** Options of {@link aboutYouWebhooks}: the handlers are its first argument, one per event. */
-export type AboutYouWebhooksOptions = Omit<WebhookOptions<AboutYouEvent>, 'handler'> & AboutYouAuthOptions
+export type AboutYouWebhooksOptions<Tx = undefined> = Omit<WebhookOptions<AboutYouEvent, Tx>, 'handler'> & AboutYouAuthOptions
 
-/** One handler per event name, each typed with its own event. */
-export type AboutYouHandlers<N extends AboutYouEventName> = { readonly [K in N]: WebhookHandler<AboutYouEvent<K>> }
+/** One handler per event name, each typed with its own event; `Tx` is the store's transaction type, if any. */
+export type AboutYouHandlers<N extends AboutYouEventName, Tx = undefined> = { readonly [K in N]: WebhookHandler<AboutYouEvent<K>, Tx> }
 
 // About You's hourly retries re-send the same message `id`. The documents do not say whether ids are unique across
 // events and subscriptions, so both are part of the key: a false duplicate would drop an event unhandled.
@@ -44,6 +44,15 @@ const partnerSpec = <N extends AboutYouEventName>(
 export function aboutYouShipment<N extends AboutYouEventName>(
   event: N | ReadonlyArray<N>,
   options: AboutYouShipmentOptions<NoInfer<N>>
+): WebhookMiddleware<AboutYouEvent<N>>
+/** With a transactional `store` (`postgresStore`): the handler gets its open transaction as `delivery.transaction`. */
+export function aboutYouShipment<N extends AboutYouEventName, Tx>(
+  event: N | ReadonlyArray<N>,
+  options: WithTransaction<AboutYouShipmentOptions<NoInfer<N>, Tx>, Tx>
+): WebhookMiddleware<AboutYouEvent<N>>
+export function aboutYouShipment<N extends AboutYouEventName, Tx>(
+  event: N | ReadonlyArray<N>,
+  options: AboutYouShipmentOptions<NoInfer<N>> | WithTransaction<AboutYouShipmentOptions<NoInfer<N>, Tx>, Tx>
 ): WebhookMiddleware<AboutYouEvent<N>> {
   const factory = 'aboutYouShipment'
   if (typeof event !== 'string' && !Array.isArray(event)) {
@@ -54,12 +63,12 @@ export function aboutYouShipment<N extends AboutYouEventName>(
   assertOptionsObject(factory, options)
   assertKnownKeys(factory, options, [...COMMON_OPTION_KEYS, ...AUTH_OPTION_KEYS])
   const spec = partnerSpec('aboutYouShipmentMiddleware', [...new Set(events)], resolveAuth(factory, options))
-  return createWebhookMiddleware(spec, resolveCommonOptions(factory, options))
+  return createWebhookMiddleware(spec, resolveCommonOptions<AboutYouEvent<N>, Tx>(factory, options))
 }
 
 // The codec admits only names that have a handler, so the lookup always finds one.
 const dispatch =
-  <N extends AboutYouEventName>(handlers: AboutYouHandlers<N>): WebhookHandler<AboutYouEvent<N>> =>
+  <N extends AboutYouEventName, Tx>(handlers: AboutYouHandlers<N, Tx>): WebhookHandler<AboutYouEvent<N>, Tx> =>
   (event, req, res, delivery) =>
     handlers[event.event](event, req, res, delivery)
 
@@ -76,13 +85,31 @@ const dispatch =
 export function aboutYouWebhooks<N extends AboutYouEventName>(
   handlers: AboutYouHandlers<N>,
   options: AboutYouWebhooksOptions
-): WebhookMiddleware<AboutYouEvent<N>> {
+): WebhookMiddleware<AboutYouEvent<N>>
+/** With a transactional `store` (`postgresStore`): each handler gets its open transaction as `delivery.transaction`. */
+export function aboutYouWebhooks<N extends AboutYouEventName, Tx>(
+  handlers: AboutYouHandlers<N, NoInfer<Tx>>,
+  options: WithTransaction<AboutYouWebhooksOptions<Tx>, Tx>
+): WebhookMiddleware<AboutYouEvent<N>>
+export function aboutYouWebhooks<N extends AboutYouEventName, Tx>(...args: WebhooksArgs<N, Tx>): WebhookMiddleware<AboutYouEvent<N>> {
   const factory = 'aboutYouWebhooks'
+  const [handlers, options] = args
   const events = resolveHandlerNames(factory, handlers)
   assertOptionsObject(factory, options)
   if ('handler' in options) throw optionError(factory, '`handler` is not an option here: give one handler per event in the first argument')
   assertKnownKeys(factory, options, [...COMMON_OPTION_KEYS.filter((k) => k !== 'handler'), ...AUTH_OPTION_KEYS])
   const spec = partnerSpec('aboutYouWebhooksMiddleware', events, resolveAuth(factory, options))
-  const common = resolveCommonOptions<AboutYouEvent<N>>(factory, options)
-  return createWebhookMiddleware(spec, Object.freeze({ ...common, handler: dispatch(handlers) }))
+  // The handlers go in as `handler`, so the options are checked as a whole (a transactional store needs one). The
+  // branches differ only in type: with or without a transaction for the handlers.
+  const withHandler = withTransaction(args) ? { ...args[1], handler: dispatch(args[0]) } : { ...args[1], handler: dispatch(args[0]) }
+  return createWebhookMiddleware(spec, resolveCommonOptions<AboutYouEvent<N>, Tx>(factory, withHandler))
 }
+
+type WebhooksArgs<N extends AboutYouEventName, Tx> =
+  | [handlers: AboutYouHandlers<N>, options: AboutYouWebhooksOptions]
+  | [handlers: AboutYouHandlers<N, Tx>, options: WithTransaction<AboutYouWebhooksOptions<Tx>, Tx>]
+
+// The overloads pair handlers expecting a `Tx` with a TransactionalStore<Tx>; its flag tells them apart at run time.
+const withTransaction = <N extends AboutYouEventName, Tx>(
+  args: WebhooksArgs<N, Tx>
+): args is [AboutYouHandlers<N, Tx>, WithTransaction<AboutYouWebhooksOptions<Tx>, Tx>] => args[1].store?.transactional === true

@@ -9,7 +9,7 @@ import {
 } from '../../core/options.js'
 import { createWebhookMiddleware } from '../../core/pipeline.js'
 import type { DeliveryKey } from '../../core/delivery.js'
-import type { WebhookMiddleware, WebhookOptions } from '../../core/types.js'
+import type { WebhookMiddleware, WebhookOptions, WithTransaction } from '../../core/types.js'
 import { MusementOrderItem, type MusementOrderItemEvent } from './codec.js'
 
 const FACTORY = 'musementOrderItem'
@@ -19,8 +19,8 @@ export type MusementAuthOptions =
   | { readonly credentials: BasicCredentials | ReadonlyArray<BasicCredentials>; readonly dangerouslyDisableAuthentication?: never }
   | { readonly dangerouslyDisableAuthentication: true; readonly credentials?: never }
 
-/** Options of {@link musementOrderItem}. */
-export type MusementOrderItemOptions = WebhookOptions<MusementOrderItemEvent> & MusementAuthOptions
+/** Options of {@link musementOrderItem}; `Tx` is the transaction type of the `store`, if it has one. */
+export type MusementOrderItemOptions<Tx = undefined> = WebhookOptions<MusementOrderItemEvent, Tx> & MusementAuthOptions
 
 const isNonEmptyString = (u: unknown): u is string => typeof u === 'string' && u !== ''
 
@@ -66,7 +66,12 @@ export const musementDeliveryKey = (event: MusementOrderItemEvent): DeliveryKey 
  *   handler: async (event) => { await orders.update(event.order_item_uuid, event.order_item_status) }
  * }))
  */
-export function musementOrderItem(options: MusementOrderItemOptions): WebhookMiddleware<MusementOrderItemEvent> {
+export function musementOrderItem(options: MusementOrderItemOptions): WebhookMiddleware<MusementOrderItemEvent>
+/** With a transactional `store` (`postgresStore`): the handler gets its open transaction as `delivery.transaction`. */
+export function musementOrderItem<Tx>(options: WithTransaction<MusementOrderItemOptions<Tx>, Tx>): WebhookMiddleware<MusementOrderItemEvent>
+export function musementOrderItem<Tx>(
+  options: MusementOrderItemOptions | WithTransaction<MusementOrderItemOptions<Tx>, Tx>
+): WebhookMiddleware<MusementOrderItemEvent> {
   assertOptionsObject(FACTORY, options)
   assertKnownKeys(FACTORY, options, [...COMMON_OPTION_KEYS, 'credentials', 'dangerouslyDisableAuthentication'])
   const spec = {
@@ -76,5 +81,5 @@ export function musementOrderItem(options: MusementOrderItemOptions): WebhookMid
     authenticate: resolveAuth(options),
     deliveryKey: musementDeliveryKey
   }
-  return createWebhookMiddleware(spec, resolveCommonOptions(FACTORY, options))
+  return createWebhookMiddleware(spec, resolveCommonOptions<MusementOrderItemEvent, Tx>(FACTORY, options))
 }
