@@ -30,6 +30,17 @@ export type {
 } from './core/types.js'
 export { memoryStore, DEFAULT_MAX_ENTRIES, type MemoryStoreOptions } from './stores/memory.js'
 export { redisStore, DEFAULT_REDIS_TIMEOUT_MS, type RedisScriptClient, type RedisStoreOptions } from './stores/redis.js'
+export {
+  postgresStore,
+  postgresStoreSchema,
+  DEFAULT_POSTGRES_TABLE,
+  type PostgresClient,
+  type PostgresPool,
+  type PostgresResult,
+  type PostgresStore,
+  type PostgresStoreOptions,
+  type PruneResult
+} from './stores/postgres.js'
 export { DEFAULT_RETENTION_MS } from './stores/options.js'
 export {
   MusementOrderItem,

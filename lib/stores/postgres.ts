@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Claim, DeliveryKey, DeliveryStore } from '../core/delivery.js'
+import type { Claim, DeliveryKey, TransactionalStore } from '../core/delivery.js'
 import { assertKnownKeys, assertOptionsObject, optionError, positiveInteger } from '../core/options.js'
 import { DEFAULT_RETENTION_MS, leaseLength, markVersion } from './options.js'
 import { asError, type PostgresClient, type PostgresPool, type PostgresResult } from './postgres/client.js'
@@ -25,9 +25,7 @@ export interface PostgresStoreOptions<C extends PostgresClient> {
 }
 
 /** A `DeliveryStore` whose claims are open Postgres transactions, handed to the handler as `delivery.transaction`. */
-export interface PostgresStore<C extends PostgresClient> extends DeliveryStore<C> {
-  /** The handler's writes and the delivery record commit together, so the middleware must answer after `complete`. */
-  readonly transactional: true
+export interface PostgresStore<C extends PostgresClient> extends TransactionalStore<C> {
   /** Creates the two tables and their indexes if they do not exist (the SQL of {@link postgresStoreSchema}). */
   migrate(): Promise<void>
   /** Deletes every expired row, in batches of 1,000 (one short statement each). Resolves with the counts. */

@@ -1,11 +1,18 @@
 import { expect } from 'chai'
+import type { ErrorRequestHandler } from 'express'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import type { Claim, DeliveryKey } from '../../lib/core/delivery.js'
+import type { Outcome } from '../../lib/core/types.js'
+import { aboutYouShipment, aboutYouWebhooks } from '../../lib/partners/aboutyou/middleware.js'
+import { musementOrderItem } from '../../lib/partners/musement/middleware.js'
 import { postgresStore, postgresStoreSchema, type PostgresStore } from '../../lib/stores/postgres.js'
+import { aboutYouOrderItemsFixture, apiKeyHeader, basicAuthHeader, musementOrderItemFixture } from '../../lib/testing/index.js'
+import { jsonOf, postDelivery, problemOf } from '../helpers/deliver.js'
+import { express } from '../helpers/express.js'
 import { startPostgres, type TestPostgres } from '../helpers/postgres-server.js'
 import { storeContract } from './store-contract.js'
 
@@ -168,6 +175,126 @@ describe('postgresStore', function () {
       claimed(await b.claim(item('shared', 1), LONG_LEASE_MS))
       const qualified = postgresStore({ pool, table: `public.epw_test_${tables}` })
       expect((await qualified.claim(item('shared', 2), LONG_LEASE_MS)).status).to.equal('busy')
+    })
+  })
+
+  describe('behind the middleware', () => {
+    const credentials = { username: 'musement', password: 'secret' }
+    const auth = { Authorization: basicAuthHeader(credentials.username, credentials.password) }
+    const onError: ErrorRequestHandler = (_err, _req, res, _next) => void res.status(500).json({ error: 'handler failed' })
+    const effects = (key: string) => count('SELECT count(*) AS n FROM effects WHERE key = $1', [key])
+    let uuids = 0
+    // Each test its own order item, so the shared effects table needs no clean-up.
+    const nextItem = () => `00000000-0000-4000-8000-${String(++uuids).padStart(12, '0')}`
+    const body = (uuid: string, version: number) => musementOrderItemFixture({ order_item_uuid: uuid, order_item_version: String(version) })
+
+    it("commits the handler's writes with the delivery record before answering 200; a repeat is a duplicate", async () => {
+      const store = await freshStore()
+      const uuid = nextItem()
+      const app = express()
+      app.post('/m', musementOrderItem({
+        credentials,
+        store,
+        handler: async (event, _req, _res, delivery) => {
+          await delivery.transaction.query('INSERT INTO effects (key) VALUES ($1)', [event.order_item_uuid])
+        }
+      }))
+      const first = await postDelivery(app, '/m', body(uuid, 1), auth)
+      const again = await postDelivery(app, '/m', body(uuid, 1), auth)
+      expect([first.status, jsonOf(first), again.status, jsonOf(again)]).to.deep.equal([200, { status: 'processed' }, 200, { status: 'duplicate' }])
+      expect(await effects(uuid)).to.equal(1)
+    })
+
+    it('rolls a throwing handler\'s writes back (5xx), and the retry commits them once', async () => {
+      const store = await freshStore()
+      const uuid = nextItem()
+      let calls = 0
+      const app = express()
+      app.post('/m', musementOrderItem({
+        credentials,
+        store,
+        handler: async (event, _req, _res, delivery) => {
+          await delivery.transaction.query('INSERT INTO effects (key) VALUES ($1)', [event.order_item_uuid])
+          if (++calls === 1) throw new Error('first call fails after writing')
+        }
+      }))
+      app.use(onError)
+      expect((await postDelivery(app, '/m', body(uuid, 1), auth)).status).to.equal(500)
+      expect(await effects(uuid)).to.equal(0)
+      expect((await postDelivery(app, '/m', body(uuid, 1), auth)).status).to.equal(200)
+      expect(await effects(uuid)).to.equal(1)
+    })
+
+    it('answers 5xx, not 200, when the commit fails, so the partner retries the rolled-back work', async () => {
+      const store = await freshStore()
+      const uuid = nextItem()
+      const outcomes: Outcome[] = []
+      const app = express()
+      app.post('/m', musementOrderItem({
+        credentials,
+        store,
+        onOutcome: (o) => void outcomes.push(o),
+        handler: async (event, _req, _res, delivery) => {
+          await delivery.transaction.query('INSERT INTO effects (key) VALUES ($1)', [event.order_item_uuid])
+          // Caught, but Postgres has aborted the transaction: COMMIT can only roll back.
+          await delivery.transaction.query('SELECT * FROM no_such_table').catch(() => undefined)
+        }
+      }))
+      app.use(onError)
+      expect((await postDelivery(app, '/m', body(uuid, 1), auth)).status).to.equal(500)
+      expect(outcomes.map((o) => [o.outcome, o.status])).to.deep.equal([['failed', 500]])
+      expect(await effects(uuid)).to.equal(0)
+      expect(claimed(await store.claim({ key: `musement:${uuid}:1`, scope: `musement:${uuid}`, version: 1 }, LONG_LEASE_MS)).highWater).to.equal(undefined)
+    })
+
+    it('answers 409 to a copy that arrives while the handler runs, and skips an older version afterwards', async () => {
+      const store = await freshStore()
+      const uuid = nextItem()
+      const handled: number[] = []
+      let started: () => void = () => undefined
+      const running = new Promise<void>((resolve) => (started = resolve))
+      let finish: () => void = () => undefined
+      const gate = new Promise<void>((resolve) => (finish = resolve))
+      const app = express()
+      app.post('/m', musementOrderItem({
+        credentials,
+        store,
+        handler: async (event) => {
+          handled.push(event.order_item_version)
+          started()
+          await gate
+        }
+      }))
+      const first = postDelivery(app, '/m', body(uuid, 5), auth)
+      await running
+      const copy = await postDelivery(app, '/m', body(uuid, 5), auth)
+      const older = await postDelivery(app, '/m', body(uuid, 4), auth)
+      finish()
+      expect((await first).status).to.equal(200)
+      expect([copy.status, problemOf(copy).type, older.status]).to.deep.equal([409, 'webhook.delivery.in_progress', 409])
+      const late = await postDelivery(app, '/m', body(uuid, 4), auth)
+      expect([late.status, jsonOf(late)]).to.deep.equal([200, { status: 'stale' }])
+      expect(handled).to.deep.equal([5])
+    })
+
+    it('gives About You handlers the transaction, one event or several per URL', async () => {
+      const store = await freshStore()
+      const apiKeys = 'key'
+      const insert = async (event: { id: number }, delivery: { transaction: pg.PoolClient }) => {
+        await delivery.transaction.query('INSERT INTO effects (key) VALUES ($1)', [`aboutyou-${event.id}`])
+      }
+      const app = express()
+      app.post('/one', aboutYouShipment('order_items.shipped', { apiKeys, store, handler: (event, _req, _res, delivery) => insert(event, delivery) }))
+      app.post('/all', aboutYouWebhooks({ 'order_items.returned': (event, _req, _res, delivery) => insert(event, delivery) }, { apiKeys, store }))
+      expect((await postDelivery(app, '/one', aboutYouOrderItemsFixture('order_items.shipped', { id: 9001 }), apiKeyHeader(apiKeys))).status).to.equal(200)
+      expect((await postDelivery(app, '/all', aboutYouOrderItemsFixture('order_items.returned', { id: 9002 }), apiKeyHeader(apiKeys))).status).to.equal(200)
+      expect([await effects('aboutyou-9001'), await effects('aboutyou-9002')]).to.deep.equal([1, 1])
+    })
+
+    it('refuses a next()-style route at factory time: it would answer before the commit', async () => {
+      const store = await freshStore()
+      expect(() => musementOrderItem({ credentials, store })).to.throw(TypeError, /^musementOrderItem: this store is transactional \(postgresStore\): pass `handler`/)
+      expect(() => aboutYouShipment('order_items.shipped', { apiKeys: 'key', store })).to.throw(TypeError, /^aboutYouShipment: this store is transactional/)
     })
   })
 

@@ -10,18 +10,24 @@ export interface PostgresResult {
  * `complete` or `release`, inside `BEGIN`, and hands it to the handler as `delivery.transaction`.
  */
 export interface PostgresClient {
+  /** Runs one statement with `$1`-style parameters (or, without `values`, a script). */
   query(text: string, values?: ReadonlyArray<unknown>): Promise<PostgresResult>
   /** Gives the connection back to the pool; with an error, the pool closes it instead. */
   release(err?: Error | boolean): void
+  /** A checked-out client whose session ends emits 'error'; the store listens while it holds the client. */
   on(event: 'error', listener: (err: Error) => void): unknown
+  /** Stops listening, before the client goes back to the pool. */
   removeListener(event: 'error', listener: (err: Error) => void): unknown
 }
 
 /** The app's connection pool: a `pg` `Pool`. The store checks connections out of it and never ends it. */
 export interface PostgresPool<C extends PostgresClient> {
+  /** Checks a client out of the pool. */
   connect(): Promise<C>
-  // pg's Pool declares a callback form of connect() after the promise form, and TypeScript reads a type argument off
-  // the last overload; this line pairs them up, so the handler's transaction is typed as the app's own PoolClient.
+  /**
+   * pg's callback form, never called. pg declares it after the promise form, and TypeScript reads a type argument
+   * off the last overload: this pairs the two up, so `delivery.transaction` is typed as the app's own PoolClient.
+   */
   connect(callback: never): void
 }
 
