@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Claim, DeliveryKey, TransactionalStore } from '../core/delivery.js'
 import { assertKnownKeys, assertOptionsObject, optionError, positiveInteger } from '../core/options.js'
 import { DEFAULT_RETENTION_MS, leaseLength, markVersion } from './options.js'
-import { asError, type PostgresClient, type PostgresPool, type PostgresResult } from './postgres/client.js'
+import { asError, resultsOf, type PostgresClient, type PostgresPool, type PostgresResult } from './postgres/client.js'
 import { migrate, prune, type PruneResult } from './postgres/maintenance.js'
 import { DEFAULT_POSTGRES_TABLE, parseTable, statements } from './postgres/sql.js'
 
@@ -56,8 +56,8 @@ const resolveOptions = <C extends PostgresClient>(options: PostgresStoreOptions<
   return { pool: options.pool, table, ttlMs: positiveInteger(FACTORY, 'ttlMs', options.ttlMs, DEFAULT_RETENTION_MS), autoPrune }
 }
 
-const firstRow = (result: PostgresResult): object => {
-  const row: unknown = result.rows[0]
+const firstRow = (result: PostgresResult | undefined): object => {
+  const row: unknown = result?.rows[0]
   if (typeof row !== 'object' || row === null) throw new Error(`${FACTORY}: expected a row from Postgres, got none`)
   return row
 }
@@ -126,17 +126,15 @@ export const postgresStore = <C extends PostgresClient>(options: PostgresStoreOp
     const client = await pool.connect()
     hold(client, token)
     try {
-      await client.query('BEGIN')
-      const lock = firstRow(await client.query(sql.lock, [d.scope, String(length)]))
+      const [, locking, reading] = resultsOf(await client.query(sql.claim(d.scope, d.key, length)))
+      const lock = firstRow(locking)
       if (!('locked' in lock) || lock.locked !== true) {
-        await end(token, 'ROLLBACK')
+        await rollback(token)
         return { status: 'busy', retryAfterMs: Math.min(length, BUSY_RETRY_AFTER_MS) }
       }
-      // A new statement, hence (READ COMMITTED) a new snapshot taken after the lock: a holder that committed just
-      // before it was released is seen as done here, never handled twice.
-      const state = firstRow(await client.query(sql.state, [d.key, d.scope]))
+      const state = firstRow(reading)
       if ('done' in state && state.done === true) {
-        await end(token, 'ROLLBACK')
+        await rollback(token)
         return { status: 'done' }
       }
       return { status: 'claimed', token, highWater: toVersion('high_water' in state ? state.high_water : null), transaction: client }
@@ -146,14 +144,12 @@ export const postgresStore = <C extends PostgresClient>(options: PostgresStoreOp
     }
   }
 
-  // COMMIT or ROLLBACK, then the connection goes back; if that fails, it is closed (which rolls back) and rethrown.
-  const end = async (token: string, command: 'COMMIT' | 'ROLLBACK'): Promise<void> => {
+  // ROLLBACK, then the connection goes back; if that fails, it is closed (which rolls back too) and rethrown.
+  const rollback = async (token: string): Promise<void> => {
     const client = held.get(token)?.client
     if (client === undefined) return
     try {
-      const result = await client.query(command)
-      // COMMIT of a transaction that failed earlier (a handler that caught a query error) rolls back instead.
-      if (result.command !== command) throw new Error(`${command} ended as ${result.command}`)
+      await client.query('ROLLBACK')
       giveBack(token)
     } catch (err) {
       giveBack(token, asError(err))
@@ -168,8 +164,10 @@ export const postgresStore = <C extends PostgresClient>(options: PostgresStoreOp
     // rolled back (lease expired, connection lost), so recording it done would lose the event. The partner retries.
     if (client === undefined) throw new Error(`${FACTORY}: this claim's transaction has ended (lease expired or connection lost); nothing was recorded`)
     try {
-      await client.query(sql.complete, [d.key, ttlMs, d.scope, version ?? null])
-      await end(token, 'COMMIT')
+      const last = resultsOf(await client.query(sql.complete(d.scope, d.key, version, ttlMs))).at(-1)
+      // COMMIT of a transaction that failed earlier (a handler that caught a query error) rolls back instead.
+      if (last?.command !== 'COMMIT') throw new Error(`COMMIT ended as ${last?.command ?? 'nothing'}`)
+      giveBack(token)
     } catch (err) {
       giveBack(token, asError(err))
       throw new Error(`${FACTORY}: the delivery was not recorded and its transaction was rolled back`, { cause: err })
@@ -182,7 +180,7 @@ export const postgresStore = <C extends PostgresClient>(options: PostgresStoreOp
   }
 
   // A release that fails still ends the claim: the connection is closed, and Postgres rolls back and unlocks.
-  const release = async (_d: DeliveryKey, token: string): Promise<void> => end(token, 'ROLLBACK').catch(() => undefined)
+  const release = async (_d: DeliveryKey, token: string): Promise<void> => rollback(token).catch(() => undefined)
 
   return Object.freeze({
     claim,

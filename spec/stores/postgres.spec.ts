@@ -169,6 +169,18 @@ describe('postgresStore', function () {
       }
     })
 
+    it('keeps any key and scope text intact: quotes, backslashes and SQL in them are data', async () => {
+      const store = await freshStore()
+      const scope = `it's \\'; DROP TABLE effects; -- "ü" \\x00`
+      const d = { key: `${scope}:1`, scope, version: 1 }
+      const c = claimed(await store.claim(d, LONG_LEASE_MS))
+      await store.complete(d, c.token)
+      expect(await store.claim(d, LONG_LEASE_MS)).to.deep.equal({ status: 'done' })
+      expect(claimed(await store.claim({ ...d, key: `${scope}:2`, version: 2 }, LONG_LEASE_MS)).highWater).to.equal(1)
+      expect(await count(`SELECT count(*) AS n FROM epw_test_${tables} WHERE key = $1`, [d.key])).to.equal(1)
+      expect(await rejection(store.claim({ key: 'nul\0', scope: 'nul\0' }, LONG_LEASE_MS))).to.be.instanceOf(TypeError)
+    })
+
     it('keeps stores of different tables apart, and stores of one table together however it is named', async () => {
       const [a, b] = [await freshStore(), await freshStore()]
       claimed(await a.claim(item('shared', 1), LONG_LEASE_MS))

@@ -10,8 +10,8 @@ export interface PostgresResult {
  * `complete` or `release`, inside `BEGIN`, and hands it to the handler as `delivery.transaction`.
  */
 export interface PostgresClient {
-  /** Runs one statement with `$1`-style parameters (or, without `values`, a script). */
-  query(text: string, values?: ReadonlyArray<unknown>): Promise<PostgresResult>
+  /** Runs one statement with `$1`-style parameters or, without `values`, a script (one result per statement). */
+  query(text: string, values?: ReadonlyArray<unknown>): Promise<PostgresResult | ReadonlyArray<PostgresResult>>
   /** Gives the connection back to the pool; with an error, the pool closes it instead. */
   release(err?: Error | boolean): void
   /** A checked-out client whose session ends emits 'error'; the store listens while it holds the client. */
@@ -30,6 +30,11 @@ export interface PostgresPool<C extends PostgresClient> {
    */
   connect(callback: never): void
 }
+
+/** The results of a query, one per statement. */
+export const resultsOf = (r: PostgresResult | ReadonlyArray<PostgresResult>): ReadonlyArray<PostgresResult> => (isList(r) ? r : [r])
+
+const isList = (r: PostgresResult | ReadonlyArray<PostgresResult>): r is ReadonlyArray<PostgresResult> => Array.isArray(r)
 
 /** An Error for `release(err)`, whatever was thrown. */
 export const asError = (u: unknown): Error => (u instanceof Error ? u : new Error(String(u)))

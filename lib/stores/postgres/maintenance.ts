@@ -1,5 +1,4 @@
-import type { PostgresClient, PostgresPool } from './client.js'
-import { asError } from './client.js'
+import { asError, resultsOf, type PostgresClient, type PostgresPool } from './client.js'
 import type { Statements } from './sql.js'
 
 /** Rows {@link PostgresStore.prune} deleted. */
@@ -33,7 +32,7 @@ const withClient = async <C extends PostgresClient, A>(pool: PostgresPool<C>, wo
 const deleteBatches = async (client: PostgresClient, statement: string, maxBatches: number): Promise<number> => {
   let deleted = 0
   for (let batch = 0; batch < maxBatches; batch++) {
-    const n = (await client.query(statement, [PRUNE_BATCH])).rowCount ?? 0
+    const n = resultsOf(await client.query(statement, [PRUNE_BATCH]))[0]?.rowCount ?? 0
     deleted += n
     if (n < PRUNE_BATCH) break
   }

@@ -3,14 +3,25 @@ import { optionError } from '../../core/options.js'
 /** The table a {@link postgresStore} uses when none is named. */
 export const DEFAULT_POSTGRES_TABLE = 'webhook_deliveries'
 
-/** The statements of one store, built once for its table. */
+/** The SQL of one store, built once for its table. */
 export interface Statements {
   readonly schema: string
-  readonly lock: string
-  readonly state: string
-  readonly complete: string
+  /** BEGIN, take the scope's lock, then read the key's state: three statements, one round trip. */
+  readonly claim: (scope: string, key: string, leaseMs: number) => string
+  /** Record the key (and raise the mark) and COMMIT: one round trip. */
+  readonly complete: (scope: string, key: string, version: number | undefined, ttlMs: number) => string
   readonly pruneDone: string
   readonly pruneVersions: string
+}
+
+/**
+ * `s` as an SQL string literal, for the scripts above: several statements in one round trip cannot take parameters.
+ * The E'' form reads the same whatever `standard_conforming_strings` says. Postgres text cannot hold NUL (and the
+ * wire protocol would cut the script at it), so a NUL is refused.
+ */
+export const literal = (s: string): string => {
+  if (s.includes('\0')) throw new TypeError(`postgresStore: a delivery key or scope cannot contain NUL: ${JSON.stringify(s)}`)
+  return `E'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`
 }
 
 // Both tables' names are derived from this one (plus `_versions`, `_expires_at`), and Postgres cuts identifiers
@@ -53,23 +64,30 @@ CREATE INDEX IF NOT EXISTS ${table.name}_versions_expires_at ON ${versions} (exp
     `DELETE FROM ${t} WHERE ${id} IN (SELECT ${id} FROM ${t} WHERE expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)`
   return {
     schema,
-    // The lock key includes the table's oid: stores of different tables never block each other, and instances
-    // that name one table differently (with or without its schema) still share its locks.
-    lock: `SELECT set_config('idle_in_transaction_session_timeout', $2, true),
-  pg_try_advisory_xact_lock(hashtextextended('${done}'::regclass::oid::text || ':' || $1, 0)) AS locked`,
-    state: `SELECT EXISTS (SELECT 1 FROM ${done} WHERE key = $1 AND expires_at > now()) AS done,
-  (SELECT version FROM ${versions} WHERE scope = $2 AND expires_at > now()) AS high_water`,
-    // $2 is the retention in ms, $4 the version or null. An expired mark is replaced rather than max()ed, as if
-    // prune had already removed it.
-    complete: `WITH done AS (
-  INSERT INTO ${done} (key, expires_at) VALUES ($1, clock_timestamp() + $2::float8 * interval '1 millisecond')
-  ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at
-)
-INSERT INTO ${versions} AS v (scope, version, expires_at)
-SELECT $3, $4, clock_timestamp() + $2::float8 * interval '1 millisecond' WHERE $4::bigint IS NOT NULL
+    // The lock key includes the table's oid: stores of different tables never block each other, and instances that
+    // name one table differently (with or without its schema) still share its locks. The state is read by its own
+    // statement, hence (READ COMMITTED) with a snapshot taken after the lock: a holder that committed just before
+    // releasing it is seen as done, never handled twice.
+    claim: (scope, key, leaseMs) => `BEGIN;
+SELECT set_config('idle_in_transaction_session_timeout', '${Math.ceil(leaseMs)}', true),
+  pg_try_advisory_xact_lock(hashtextextended('${done}'::regclass::oid::text || ':' || ${literal(scope)}, 0)) AS locked;
+SELECT EXISTS (SELECT 1 FROM ${done} WHERE key = ${literal(key)} AND expires_at > now()) AS done,
+  (SELECT version FROM ${versions} WHERE scope = ${literal(scope)} AND expires_at > now()) AS high_water`,
+    // An expired mark is replaced rather than max()ed, as if prune had already removed it.
+    complete: (scope, key, version, ttlMs) => {
+      const expires = `clock_timestamp() + interval '${Math.ceil(ttlMs)} milliseconds'`
+      const mark =
+        version === undefined
+          ? ''
+          : `
+INSERT INTO ${versions} AS v (scope, version, expires_at) VALUES (${literal(scope)}, ${version}, ${expires})
 ON CONFLICT (scope) DO UPDATE SET
   version = CASE WHEN v.expires_at > now() THEN GREATEST(v.version, EXCLUDED.version) ELSE EXCLUDED.version END,
-  expires_at = EXCLUDED.expires_at`,
+  expires_at = EXCLUDED.expires_at;`
+      return `INSERT INTO ${done} (key, expires_at) VALUES (${literal(key)}, ${expires})
+ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at;${mark}
+COMMIT`
+    },
     pruneDone: prune(done, 'key'),
     pruneVersions: prune(versions, 'scope')
   }
