@@ -2,6 +2,7 @@ import { expect } from 'chai'
 import type { ErrorRequestHandler } from 'express'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
@@ -376,6 +377,11 @@ describe('postgresStore', function () {
       await store.complete(item('a', 1), c.token)
       expect(await count('SELECT count(*) AS n FROM hooks.deliveries')).to.equal(1)
       expect(postgresStoreSchema()).to.contain('CREATE TABLE IF NOT EXISTS webhook_deliveries (')
+    })
+
+    it('is shown in the README exactly as migrate() runs it, for teams that apply their own migrations', () => {
+      const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+      expect(readme).to.contain(`\`\`\`sql\n${postgresStoreSchema()}\`\`\``)
     })
   })
 
