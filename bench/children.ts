@@ -83,9 +83,10 @@ export const startServer = async (
   name: string,
   file: string,
   args: ReadonlyArray<string> = [],
-  execArgv: ReadonlyArray<string> = []
+  execArgv: ReadonlyArray<string> = [],
+  env: NodeJS.ProcessEnv = {}
 ): Promise<BenchServer> => {
-  const child = forkBench(`servers/${file}`, args, execArgv, { PORT: '0', NODE_ENV: 'production' })
+  const child = forkBench(`servers/${file}`, args, execArgv, { ...env, PORT: '0', NODE_ENV: 'production' })
   const { port } = await nextMessage(child, Listening, `${name} server`)
   return {
     name,

@@ -23,6 +23,8 @@ export interface ServerSpec {
   readonly file: string
   readonly args: ReadonlyArray<string>
   readonly role: 'baseline' | 'ours' | 'openapi' | 'ajv'
+  /** Extra environment for the server process (e.g. DATABASE_URL). */
+  readonly env?: NodeJS.ProcessEnv
 }
 
 export const serversFor = (partner: Partner): ReadonlyArray<ServerSpec> => [
@@ -149,9 +151,13 @@ export interface HttpRow {
  * Starts one process per server for `partner`, checks each, warms each up, then measures them in interleaved
  * rounds (the order rotates each round, so no server always runs first or last) and stops them.
  */
-export const runHttp = async (partner: Partner, settings: HttpSettings, log: (line: string) => void): Promise<HttpRow[]> => {
-  const specs = serversFor(partner)
-  const servers = await Promise.all(specs.map((s) => startServer(s.label, s.file, s.args)))
+export const runHttp = async (
+  partner: Partner,
+  settings: HttpSettings,
+  log: (line: string) => void,
+  specs: ReadonlyArray<ServerSpec> = serversFor(partner)
+): Promise<HttpRow[]> => {
+  const servers = await Promise.all(specs.map((s) => startServer(s.label, s.file, s.args, [], s.env)))
   try {
     for (const [i, spec] of specs.entries()) {
       const server = servers[i]

@@ -47,6 +47,20 @@ export const RedisMessage = t.type({
 })
 export type RedisMessage = t.TypeOf<typeof RedisMessage>
 
+/** One Postgres cycle kind: cycles per second and latency. */
+export const PostgresCycle = t.type({ label: t.string, cycles: t.number, p50Ms: t.number, p99Ms: t.number })
+export type PostgresCycle = t.TypeOf<typeof PostgresCycle>
+
+export const PostgresMessage = t.type({
+  type: t.literal('postgres'),
+  concurrency: t.number,
+  seconds: t.number,
+  /** The server's `synchronous_commit` for these runs: `on` waits for the WAL flush at COMMIT, `off` does not. */
+  synchronousCommit: t.string,
+  rows: t.array(PostgresCycle)
+})
+export type PostgresMessage = t.TypeOf<typeof PostgresMessage>
+
 /** The figures of one HTTP run against one server. */
 export interface HttpFigures {
   readonly rps: number

@@ -2,20 +2,21 @@ import { readFileSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import type * as t from 'io-ts'
+import { startPostgres, type TestPostgres } from '../spec/helpers/postgres-server.js'
 import { startRedis, type TestRedis } from '../spec/helpers/redis-server.js'
 import { PARTNERS } from './bodies.js'
 import { forkBench, killAllNow, nextMessage, stopAll } from './children.js'
-import { HTTP_FULL, HTTP_QUICK, runHttp, stopLoad, type HttpRow } from './http.js'
+import { HTTP_FULL, HTTP_QUICK, runHttp, serversFor, stopLoad, type HttpRow, type ServerSpec } from './http.js'
 import { fixed, grouped, ns, ratio, table, verdict } from './report.js'
-import { DecodeMessage, MemoryMessage, RedisMessage } from './results.js'
+import { DecodeMessage, MemoryMessage, PostgresMessage, RedisMessage } from './results.js'
 
 // `npm run bench` runs everything; `npm run bench -- --quick` checks in under a minute that the bench still runs.
-// `--only=http,decode,memory,redis` runs some sections. Every server, child and redis-server is stopped at the end,
-// on an error and on Ctrl-C.
+// `--only=http,decode,memory,redis,postgres` runs some sections. Every server, child, redis-server and postgres is
+// stopped at the end, on an error and on Ctrl-C.
 
 const argv = process.argv.slice(2)
 const quick = argv.includes('--quick')
-const SECTIONS = ['http', 'decode', 'memory', 'redis'] as const
+const SECTIONS = ['http', 'decode', 'memory', 'redis', 'postgres'] as const
 const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',')
 const runs = (section: (typeof SECTIONS)[number]): boolean => only === undefined || only.includes(section)
 
@@ -23,15 +24,17 @@ const out = (line = ''): void => void process.stdout.write(`${line}\n`)
 const progress = (line: string): void => void process.stderr.write(`${line}\n`)
 
 let redis: TestRedis | undefined
+let postgres: TestPostgres | undefined
 const cleanup = async (): Promise<void> => {
   stopLoad()
   await stopAll()
   await redis?.stop()
+  await postgres?.stop()
 }
 process.once('exit', killAllNow)
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    progress(`\n${signal}: stopping every server, child and redis-server`)
+    progress(`\n${signal}: stopping every server, child, redis-server and postgres`)
     void cleanup().finally(() => process.exit(130))
   })
 }
@@ -174,6 +177,52 @@ const redisSection = async (): Promise<void> => {
   out()
 }
 
+const postgresSection = async (): Promise<void> => {
+  // Postgres's own defaults (fsync, full page writes, synchronous commit), unlike the test servers.
+  postgres = await startPostgres({ durable: true })
+  const url = await postgres.createDatabase('bench')
+  const seconds = quick ? 1.5 : 5
+  const runs: PostgresMessage[] = []
+  for (const commit of ['on', 'off'] as const) {
+    progress(`  postgres store: synchronous_commit=${commit}`)
+    runs.push(await child(PostgresMessage, 'postgres benchmark', 'store.ts', ['postgres', String(seconds), commit], [], { DATABASE_URL: url }))
+  }
+  const first = runs[0]
+  out(`## Postgres store: cycles against a local PostgreSQL ${first === undefined ? '' : `(${first.concurrency} concurrent, ${first.seconds} s each)`}`)
+  out()
+  out('Every cycle is a new delivery. Baseline: the same transaction written by hand (BEGIN, the effect row, a done-key row,')
+  out('COMMIT) without the scope lock and the done/version read. `synchronous_commit=on` is the default: COMMIT waits for the')
+  out('WAL to reach the disk, so it measures this machine\'s fsync as much as the store. The Redis figures above run with no')
+  out('persistence at all.')
+  out()
+  out(table(
+    ['run', 'synchronous_commit', 'cycles/s', 'x baseline', 'p50 ms', 'p99 ms'],
+    runs.flatMap((r) => {
+      const base = r.rows[0]?.cycles ?? NaN
+      return r.rows.map((row) => [row.label, r.synchronousCommit, grouped(row.cycles), ratio(row.cycles, base), fixed(row.p50Ms, 2), fixed(row.p99Ms, 2)])
+    })
+  ))
+  out()
+  const settings = quick ? HTTP_QUICK : HTTP_FULL
+  // The bare route and the memory-store route of the HTTP section, then the same route on postgresStore.
+  const stored: ServerSpec = { label: 'musementOrderItem (postgresStore, handler INSERT in the transaction)', file: 'musement-postgres.ts', args: [], role: 'ours', env: { DATABASE_URL: url } }
+  const rows = await runHttp('musement', settings, progress, [...serversFor('musement').slice(0, 2), stored])
+  const base = rows[0]?.figures
+  out(`### HTTP with postgresStore (Musement bodies, synchronous_commit=on, ${settings.connections} connections, ${settings.rounds} x ${settings.seconds} s, medians)`)
+  out()
+  out(table(
+    ['server', 'req/s', 'x baseline', 'p50 ms', 'p99 ms', 'server CPU us/req', 'requests', 'non-2xx', 'errors'],
+    rows.map(({ spec, figures: f }) => [
+      spec.label, grouped(f.rps), ratio(f.rps, base?.rps ?? NaN), fixed(f.p50, 2), fixed(f.p99, 2), fixed(f.cpuUs, 1), grouped(f.requests), String(f.non2xx), String(f.errors)
+    ])
+  ))
+  out()
+  out('Server CPU is the Node process only; Postgres\'s own work is not in it.')
+  out()
+  await postgres.stop()
+  postgres = undefined
+}
+
 const main = async (): Promise<void> => {
   const started = performance.now()
   out(`# express-partner-webhooks bench${quick ? ' (--quick: short runs, to check the bench works; not for figures)' : ''}`)
@@ -188,6 +237,7 @@ const main = async (): Promise<void> => {
   if (runs('decode')) await decodeSection(targets)
   if (runs('memory')) await memorySection(targets)
   if (runs('redis')) await redisSection()
+  if (runs('postgres')) await postgresSection()
   out('## Targets')
   out()
   for (const line of targets.lines) out(`- ${line}`)

@@ -1,17 +1,21 @@
 import { performance } from 'node:perf_hooks'
 import { Redis } from 'ioredis'
+import pg from 'pg'
 import * as E from 'fp-ts/lib/Either.js'
 import { aboutYouEventCodec, MusementOrderItem } from '../lib/index.js'
 import type { DeliveryKey, DeliveryStore } from '../lib/core/delivery.js'
 import { musementDeliveryKey } from '../lib/partners/musement/middleware.js'
 import { memoryStore } from '../lib/stores/memory.js'
+import { postgresStore } from '../lib/stores/postgres.js'
 import { redisStore } from '../lib/stores/redis.js'
 import { aboutYouBody, musementBody, PARTNERS, type Partner } from './bodies.js'
-import type { MemoryMessage, RedisMessage } from './results.js'
+import type { MemoryMessage, PostgresCycle, PostgresMessage, RedisMessage } from './results.js'
 
-// Child process, two modes:
-//   memory <entries> <partner>  (needs --expose-gc) heap bytes per remembered delivery in memoryStore
-//   redis <seconds>             (needs REDIS_URL)   claim + complete cycles per second through redisStore
+// Child process, three modes:
+//   memory <entries> <partner>     (needs --expose-gc)  heap bytes per remembered delivery in memoryStore
+//   redis <seconds>                (needs REDIS_URL)    claim + complete cycles per second through redisStore
+//   postgres <seconds> <on|off>    (needs DATABASE_URL) cycles per second through postgresStore, with the session's
+//                                                       synchronous_commit on (COMMIT waits for the WAL flush) or off
 
 const shipped = aboutYouEventCodec(['order_items.shipped'])
 
@@ -141,8 +145,65 @@ const redis = async (seconds: number): Promise<RedisMessage> => {
   }
 }
 
+// Each cycle is a new delivery (its own scope and key), like the HTTP bench: nothing is ever busy or done.
+const POSTGRES_CONCURRENCY = 16
+
+const postgres = async (seconds: number, synchronousCommit: string): Promise<PostgresMessage> => {
+  const url = process.env.DATABASE_URL
+  if (url === undefined) throw new Error('DATABASE_URL is not set')
+  const pool = new pg.Pool({ connectionString: url, max: POSTGRES_CONCURRENCY, options: `-c synchronous_commit=${synchronousCommit}` })
+  try {
+    await pool.query('CREATE TABLE IF NOT EXISTS bench_effects (key text NOT NULL)')
+    await pool.query('CREATE TABLE IF NOT EXISTS bench_done (key text PRIMARY KEY, expires_at timestamptz NOT NULL)')
+    const table = `bench_${synchronousCommit}`
+    const store = postgresStore({ pool, table, autoPrune: false })
+    await store.migrate()
+    let round = 0
+    const keyAt = (n: number): DeliveryKey => {
+      const key = `bench:${synchronousCommit}:${round}:${n}`
+      return { key, scope: key }
+    }
+    const effect = 'INSERT INTO bench_effects (key) VALUES ($1)'
+    const cycle = (handler: boolean) => async (n: number): Promise<void> => {
+      const d = keyAt(n)
+      const claim = await store.claim(d, 120_000)
+      if (claim.status !== 'claimed') throw new Error(`delivery ${d.key} was not claimed: ${claim.status}`)
+      if (handler) await claim.transaction.query(effect, [d.key])
+      await store.complete(d, claim.token)
+    }
+    // What an app that writes its own dedupe row in its own transaction pays at the least: no lock, no checks.
+    const plain = async (n: number): Promise<void> => {
+      const d = keyAt(n)
+      const client = await pool.connect()
+      try {
+        await client.query('BEGIN')
+        await client.query(effect, [d.key])
+        await client.query("INSERT INTO bench_done (key, expires_at) VALUES ($1, now() + interval '72 hours')", [d.key])
+        await client.query('COMMIT')
+      } finally {
+        client.release()
+      }
+    }
+    const runs: ReadonlyArray<readonly [string, (n: number) => Promise<void>]> = [
+      ['BEGIN; INSERT effect; INSERT done key; COMMIT (plain pg, baseline)', plain],
+      ['postgresStore claim + complete', cycle(false)],
+      ['postgresStore claim + handler INSERT in the transaction + complete', cycle(true)]
+    ]
+    await drive(POSTGRES_CONCURRENCY, 0.5, cycle(true))
+    const rows: PostgresCycle[] = []
+    for (const [label, run] of runs) {
+      round++
+      const r = await drive(POSTGRES_CONCURRENCY, seconds, run)
+      rows.push({ label, cycles: r.perSecond, p50Ms: r.p50, p99Ms: r.p99 })
+    }
+    return { type: 'postgres', concurrency: POSTGRES_CONCURRENCY, seconds, synchronousCommit, rows }
+  } finally {
+    await pool.end()
+  }
+}
+
 const [mode, arg, partnerArg] = process.argv.slice(2)
-const send = (message: MemoryMessage | RedisMessage): void => {
+const send = (message: MemoryMessage | RedisMessage | PostgresMessage): void => {
   if (process.send !== undefined) process.send(message)
   else console.log(JSON.stringify(message, null, 2))
 }
@@ -152,8 +213,10 @@ if (mode === 'memory') {
   send(await memory(Number(arg), partner))
 } else if (mode === 'redis') {
   send(await redis(Number(arg ?? '3')))
+} else if (mode === 'postgres') {
+  send(await postgres(Number(arg ?? '3'), partnerArg === 'off' ? 'off' : 'on'))
 } else {
-  throw new Error('usage: store.ts memory <entries> <partner> | store.ts redis <seconds>')
+  throw new Error('usage: store.ts memory <entries> <partner> | store.ts redis <seconds> | store.ts postgres <seconds> <on|off>')
 }
 // An IPC channel keeps the child alive; the work is done.
 process.disconnect?.()

@@ -28,7 +28,7 @@ export {
 } from './core/codecs.js'
 export { compileDecoder, NO_MATCH, withFastPath, type FastPath, type NoMatch } from './core/compile.js'
 export { decodeWith, toFieldProblems } from './core/decode.js'
-export type { Claim, DeliveryKey, DeliveryStore } from './core/delivery.js'
+export type { Claim, DeliveryKey, DeliveryStore, TransactionalStore } from './core/delivery.js'
 export type { DeliveryInfo, StaleVersions } from './core/exactly-once.js'
 export type { FieldProblem, Problem, ProblemType } from './core/problem.js'
 export type { CommonOptions } from './core/options.js'
@@ -51,6 +51,17 @@ export type {
 } from './core/types.js'
 export { memoryStore, DEFAULT_MAX_ENTRIES, type MemoryStoreOptions } from './stores/memory.js'
 export { redisStore, DEFAULT_REDIS_TIMEOUT_MS, type RedisScriptClient, type RedisStoreOptions } from './stores/redis.js'
+export {
+  postgresStore,
+  postgresStoreSchema,
+  DEFAULT_POSTGRES_TABLE,
+  type PostgresClient,
+  type PostgresPool,
+  type PostgresResult,
+  type PostgresStore,
+  type PostgresStoreOptions,
+  type PruneResult
+} from './stores/postgres.js'
 export { DEFAULT_RETENTION_MS } from './stores/options.js'
 export {
   MusementOrderItem,

@@ -11,8 +11,10 @@ import * as musementHandler from '../examples/musement-handler.js'
 import * as musementNext from '../examples/musement-next.js'
 import * as musementRedis from '../examples/musement-redis.js'
 import * as musementRouter from '../examples/musement-router.js'
-import { aboutYouOrderItemsFixture, apiKeyHeader, basicAuthHeader } from '../lib/testing/index.js'
+import pg from 'pg'
+import { aboutYouOrderItemsFixture, apiKeyHeader, basicAuthHeader, simulatePartner } from '../lib/testing/index.js'
 import { jsonOf, postDelivery } from './helpers/deliver.js'
+import { startPostgres, type TestPostgres } from './helpers/postgres-server.js'
 import { startRedis, type TestRedis } from './helpers/redis-server.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -151,5 +153,57 @@ describe('examples/musement-redis.ts (redisStore)', () => {
     const wrong = await postDelivery(app, '/webhooks/musement', musementPayload, { Authorization: basicAuthHeader('musement', 'nope') })
     expect(wrong.status).to.equal(401)
     expect(events).to.have.length(1)
+  })
+})
+
+describe('examples/musement-postgres.ts (postgresStore), started as `tsx examples/musement-postgres.ts`', function () {
+  this.timeout(30_000)
+  let server: TestPostgres | undefined
+  let pool: pg.Pool | undefined
+
+  before(async () => {
+    server = await startPostgres()
+    pool = new pg.Pool({ connectionString: await server.createDatabase('example'), max: 2 })
+  })
+
+  after(async () => {
+    await pool?.end()
+    await server?.stop()
+  })
+
+  it('migrates, commits the order with the delivery (once for a repeat), and answers a wrong password 401', async () => {
+    if (server === undefined || pool === undefined) return expect.fail('postgres did not start')
+    const url = `postgres://postgres@127.0.0.1:${server.port}/example`
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/musement-postgres.ts'], {
+      cwd: root,
+      env: { ...process.env, PORT: '0', DATABASE_URL: url },
+      stdio: ['ignore', 'pipe', 'inherit']
+    })
+    try {
+      let output = ''
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          output += chunk
+          const m = /localhost:(\d+)/.exec(output)
+          if (m?.[1] !== undefined) resolve(Number(m[1]))
+        })
+        child.once('exit', (code) => reject(new Error(`example exited with ${code}: ${output}`)))
+      })
+      const targets = [`http://127.0.0.1:${port}`]
+      const answers: unknown[] = []
+      const delivery = { path: '/webhooks/musement', body: musementPayload, headers: musementAuth }
+      const delivered = await simulatePartner({ targets, deliveries: [delivery], copies: 2, onAnswer: (a) => void answers.push(JSON.parse(a.body)) })
+      expect(delivered.undelivered).to.deep.equal([])
+      expect(answers).to.deep.equal([{ status: 'processed' }, { status: 'duplicate' }])
+      const { rows: orders } = await pool.query('SELECT item_uuid, status, version FROM orders')
+      expect(orders).to.deep.equal([{ item_uuid: '11045e18-e3ca-42e1-acb4-0d5be75036fd', status: 'OK', version: '22' }])
+      const { rows: done } = await pool.query('SELECT key FROM webhook_deliveries')
+      expect(done).to.deep.equal([{ key: 'musement:11045e18-e3ca-42e1-acb4-0d5be75036fd:22' }])
+      const wrong = { Authorization: basicAuthHeader('musement', 'nope') }
+      const refused = await simulatePartner({ targets, deliveries: [{ path: '/webhooks/musement', body: musementPayload, headers: wrong }], maxAttempts: 1 })
+      expect([...refused.statuses]).to.deep.equal([[401, 1]])
+    } finally {
+      child.kill()
+    }
   })
 })

@@ -42,6 +42,18 @@ export interface DeliveryStore<Tx = undefined> {
   complete(d: DeliveryKey, token: string): Promise<void>
   /** Drops the lease if `token` still holds it, so the partner's retry can claim again. Nothing is marked done. */
   release(d: DeliveryKey, token: string): Promise<void>
+  /** True only for a {@link TransactionalStore}. */
+  readonly transactional?: boolean
+}
+
+/**
+ * A store whose claim is a database transaction (Postgres), which the handler reaches through the store and which
+ * `complete` commits with the delivery record, so the handler's writes last only if `complete` succeeds. The
+ * middleware then answers 200 only after `complete`, never retries a failed one (the partner's retry redoes the
+ * work), and refuses `next()`-style routes, which answer before it could run.
+ */
+export interface TransactionalStore<Tx> extends DeliveryStore<Tx> {
+  readonly transactional: true
 }
 
 // A transactional store (Postgres) opens a transaction in `claim` and hands it over as `Claim.transaction`; `complete`

@@ -86,7 +86,8 @@ export const complete = async (store: DeliveryStore<unknown>, held: HeldClaim): 
       await store.complete(held.delivery, held.token)
       return undefined
     } catch (err) {
-      if (performance.now() + wait >= held.leaseEnds) return err
+      // A transactional store's failed completion is final: its transaction is gone, the handler's writes with it.
+      if (store.transactional === true || performance.now() + wait >= held.leaseEnds) return err
       await new Promise((resolve) => setTimeout(resolve, wait))
     }
   }

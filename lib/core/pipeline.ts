@@ -196,6 +196,11 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     if (d.res.headersSent) return whenAnswered(d.res, (status) => settleByAnswer(d, status, undefined, handlerMs))
     // Recorded before answering, so a retry racing the 200 is already a duplicate.
     const error = await settle(d, true)
+    if (error !== undefined && store.transactional === true) {
+      // The handler's writes were rolled back with the delivery record: a 200 would lose the event, so the partner retries.
+      d.report({ outcome: 'failed', status: 500, handlerMs, error })
+      return d.next(asError(error))
+    }
     acknowledge(d.res, 'processed')
     d.report({ outcome: 'processed', status: d.res.statusCode, handlerMs, ...(error === undefined ? {} : { error }) })
   }

@@ -4,7 +4,7 @@ import type { Claim, DeliveryKey, DeliveryStore } from '../../lib/core/delivery.
 /** What the contract needs from one store implementation. */
 export interface StoreSubject {
   /** A fresh store, sharing nothing with earlier ones, that remembers done keys and high-water marks for `ttlMs`. */
-  readonly create: (ttlMs: number) => DeliveryStore
+  readonly create: (ttlMs: number) => DeliveryStore<unknown>
   /** Lets `ms` pass for the stores `create` made: a fake clock just advances, a real one is waited out. */
   readonly elapse: (ms: number) => Promise<void>
 }
@@ -17,7 +17,17 @@ export interface ContractTiming {
   readonly shortTtlMs: number
 }
 
-type Claimed = Extract<Claim, { status: 'claimed' }>
+/** What kind of store runs the contract. */
+export interface ContractOptions {
+  /**
+   * The store's claim is a database transaction that holds the handler's writes (Postgres). Its lease can only
+   * expire by that transaction ending, which rolls the writes back: so a completion that comes after its lease
+   * expired must fail and record nothing (the partner's retry redoes the work), where other stores record it.
+   */
+  readonly transactional?: boolean
+}
+
+type Claimed = Extract<Claim<unknown>, { status: 'claimed' }>
 
 const LONG_LEASE_MS = 60_000
 const LONG_TTL_MS = 3_600_000
@@ -25,7 +35,7 @@ const LONG_TTL_MS = 3_600_000
 const musement = (uuid: string, version: number): DeliveryKey => ({ key: `${uuid}:${version}`, scope: uuid, version })
 const unversioned = (id: string): DeliveryKey => ({ key: id, scope: id })
 
-const expectClaimed = (c: Claim): Claimed => {
+const expectClaimed = (c: Claim<unknown>): Claimed => {
   if (c.status !== 'claimed') expect.fail(`expected 'claimed', got ${JSON.stringify(c)}`)
   expect(c.token).to.be.a('string').that.is.not.empty
   return c
@@ -35,11 +45,11 @@ const expectClaimed = (c: Claim): Claimed => {
  * The rules every `DeliveryStore` must keep (lib/core/delivery.ts), run once per implementation, in the spirit of
  * stripe-node's `createWebhooksTestSuite`. `subject` is called before each test.
  */
-export const storeContract = (subject: () => StoreSubject, timing: ContractTiming): void => {
+export const storeContract = (subject: () => StoreSubject, timing: ContractTiming, options: ContractOptions = {}): void => {
   const { shortLeaseMs, shortTtlMs } = timing
-  let store: DeliveryStore
+  let store: DeliveryStore<unknown>
   let elapse: (ms: number) => Promise<void>
-  let create: (ttlMs: number) => DeliveryStore
+  let create: (ttlMs: number) => DeliveryStore<unknown>
 
   describe('DeliveryStore contract', () => {
     beforeEach(() => {
@@ -102,8 +112,16 @@ export const storeContract = (subject: () => StoreSubject, timing: ContractTimin
       const holder = expectClaimed(await store.claim(musement('a', 2), LONG_LEASE_MS))
       await store.release(musement('a', 1), stale.token)
       expect((await store.claim(musement('a', 3), LONG_LEASE_MS)).status).to.equal('busy')
-      await store.complete(musement('a', 1), stale.token)
+      const late: unknown = await store.complete(musement('a', 1), stale.token).then(() => undefined, (e: unknown) => e)
       expect((await store.claim(musement('a', 3), LONG_LEASE_MS)).status).to.equal('busy')
+      if (options.transactional === true) {
+        // The expired claim's transaction was rolled back with its writes: nothing is recorded, the key is claimable.
+        expect(late).to.be.instanceOf(Error)
+        await store.release(musement('a', 2), holder.token)
+        expect(expectClaimed(await store.claim(musement('a', 1), LONG_LEASE_MS)).highWater).to.equal(undefined)
+        return
+      }
+      expect(late).to.equal(undefined)
       // The late completion still counts: the work was done, so its key is a duplicate from now on.
       expect((await store.claim(musement('a', 1), LONG_LEASE_MS)).status).to.equal('done')
       await store.release(musement('a', 2), holder.token)
