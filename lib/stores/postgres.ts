@@ -85,7 +85,7 @@ interface Held<C> {
 /**
  * A `DeliveryStore` in Postgres that records each delivery in the same transaction as the handler's writes. `claim`
  * checks a connection out of `pool`, opens a transaction and takes the scope's lease as a transaction-level advisory
- * lock; the handler gets that connection as `delivery.transaction`; `complete` inserts the done key, raises the
+ * lock; the handler gets that connection from `transaction(delivery)`; `complete` inserts the done key, raises the
  * version high-water mark and commits; `release` (a throwing handler) rolls everything back. A process killed
  * mid-handler leaves nothing half-done: Postgres rolls the transaction back and drops the lock as soon as it sees
  * the connection close, so the partner's retry is handled at once, and exactly once.
@@ -100,7 +100,7 @@ interface Held<C> {
  * const store = postgresStore({ pool })
  * await store.migrate()
  * app.post('/webhooks/musement', musementOrderItem({ credentials, store, handler: async (event, req, res, delivery) => {
- *   await delivery.transaction.query('UPDATE orders SET status = $1 WHERE item = $2', [event.order_item_status, event.order_item_uuid])
+ *   await store.transaction(delivery).query('UPDATE orders SET status = $1 WHERE item = $2', [event.order_item_status, event.order_item_uuid])
  * } }))
  */
 export const postgresStore = <C extends PostgresClient>(options: PostgresStoreOptions<C>): PostgresStore<C> => {

@@ -7,7 +7,7 @@ export interface PostgresResult {
 
 /**
  * A connection checked out of the pool; a `pg` `PoolClient` satisfies it as is. The store holds it from `claim` to
- * `complete` or `release`, inside `BEGIN`, and hands it to the handler as `delivery.transaction`.
+ * `complete` or `release`, inside `BEGIN`, and hands it to the handler through `store.transaction(delivery)`.
  */
 export interface PostgresClient {
   /** Runs one statement with `$1`-style parameters or, without `values`, a script (one result per statement). */
@@ -26,7 +26,7 @@ export interface PostgresPool<C extends PostgresClient> {
   connect(): Promise<C>
   /**
    * pg's callback form, never called. pg declares it after the promise form, and TypeScript reads a type argument
-   * off the last overload: this pairs the two up, so `delivery.transaction` is typed as the app's own PoolClient.
+   * off the last overload: this pairs the two up, so `store.transaction(delivery)` is typed as the app's own PoolClient.
    */
   connect(callback: never): void
 }
