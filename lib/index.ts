@@ -14,6 +14,7 @@ export {
 export { decodeWith, toFieldProblems } from './core/decode.js'
 export type { Claim, DeliveryKey, DeliveryStore } from './core/delivery.js'
 export type { DeliveryInfo, StaleVersions } from './core/exactly-once.js'
+export type { HandOff, HandOffJob } from './core/hand-off.js'
 export type { FieldProblem, Problem, ProblemType } from './core/problem.js'
 export type {
   Outcome,

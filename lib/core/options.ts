@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { DeliveryStore } from './delivery.js'
 import type { StaleVersions } from './exactly-once.js'
+import type { HandOff } from './hand-off.js'
 import { ipAllowlist, parseRange, type IpAllowlist } from './ip-allowlist.js'
 import type { ResolvedOptions, WebhookOptions } from './types.js'
 
@@ -13,7 +14,7 @@ export const DEFAULT_LIMIT = 100 * 1024
  */
 export const DEFAULT_LEASE_MS = 2 * 60 * 1000
 
-export const COMMON_OPTION_KEYS = ['handler', 'onReject', 'limit', 'store', 'leaseMs', 'staleVersions', 'onOutcome', 'allowIps'] as const
+export const COMMON_OPTION_KEYS = ['handler', 'handOff', 'onReject', 'limit', 'store', 'leaseMs', 'staleVersions', 'onOutcome', 'allowIps'] as const
 
 const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: 1024 * 1024 }
 
@@ -116,6 +117,18 @@ const resolveStore = (factory: string, store: unknown): DeliveryStore | undefine
   throw optionError(factory, '`store` must be a DeliveryStore (claim, complete, release), e.g. memoryStore() or redisStore({ client })')
 }
 
+const resolveHandOff = <A>(factory: string, options: WebhookOptions<A>): HandOff | undefined => {
+  const { handOff } = options
+  if (handOff === undefined) return undefined
+  if (typeof handOff !== 'object' || handOff === null || !('enqueue' in handOff) || typeof handOff.enqueue !== 'function') {
+    throw optionError(factory, '`handOff` must have an enqueue(job) method, e.g. bullmqHandOff(queue) from express-partner-webhooks/handoff')
+  }
+  if (options.handler !== undefined) {
+    throw optionError(factory, 'pass `handler` or `handOff`, not both: in hand-off mode the worker runs the handler')
+  }
+  return handOff
+}
+
 const resolveStale = (factory: string, mode: unknown): StaleVersions => {
   if (mode === undefined) return 'skip'
   if (mode === 'skip' || mode === 'deliver') return mode
@@ -138,6 +151,7 @@ const resolveAllowIps = (factory: string, allowIps: unknown): IpAllowlist | unde
 export const resolveCommonOptions = <A>(factory: string, options: WebhookOptions<A>): ResolvedOptions<A> =>
   Object.freeze({
     handler: optionalFunction(factory, 'handler', options.handler),
+    handOff: resolveHandOff(factory, options),
     onReject: optionalFunction(factory, 'onReject', options.onReject),
     limit: parseLimit(factory, options.limit),
     store: resolveStore(factory, options.store),

@@ -5,6 +5,7 @@ import { memoryStore } from '../stores/memory.js'
 import { decodeWith } from './decode.js'
 import type { DeliveryKey, DeliveryStore } from './delivery.js'
 import { claimDelivery, settle, type DeliveryInfo } from './exactly-once.js'
+import { handOffDelivery } from './hand-off.js'
 import { callHook } from './hooks.js'
 import { acknowledge } from './respond.js'
 import { checkSource } from './ip-allowlist.js'
@@ -45,6 +46,8 @@ const toRejection = (partner: string, req: WebhookRequest<unknown>, p: Problem):
   headers: redactHeaders(req.headers)
 })
 
+const rawBody = (raw: Buffer | string | undefined): { rawBody?: string } => (raw === undefined ? {} : { rawBody: raw.toString() })
+
 /** Context of one request as it moves through the steps. */
 interface Flight<A> {
   readonly req: WebhookRequest<A>
@@ -59,12 +62,13 @@ interface Flight<A> {
 /**
  * The one request pipeline every partner shares: method, authentication, media type, body (read here unless a
  * body parser ran first), decode, claim the delivery, then hand over, to `options.handler` (answering 200) or to
- * `next()`, and settle the claim by the outcome.
+ * `next()`, and settle the claim by the outcome. In hand-off mode (`options.handOff`) the delivery goes on the queue
+ * instead, and 200 answers once the queue has it.
  */
 export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: ResolvedOptions<A>): WebhookMiddleware<A> => {
   const decode = decodeWith(spec.codec)
   const store: DeliveryStore = options.store ?? memoryStore()
-  const { handler } = options
+  const { handler, handOff } = options
 
   const runHandler = async (f: Flight<A>, run: (event: A, info: DeliveryInfo) => void | Promise<void>): Promise<void> => {
     try {
@@ -114,10 +118,22 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     }
     const gate = checkHeaders(spec, options, req)
     if (E.isLeft(gate)) return reject(gate.left)
-    const event = E.flatMap(await readJsonBody(req, options.limit), decode)
+    const body = await readJsonBody(req, options.limit)
+    if (E.isLeft(body)) return reject(body.left)
+    const event = decode(body.right.value)
     if (E.isLeft(event)) return reject(event.left)
     const delivery = spec.deliveryKey(event.right)
     const report = reporterFor(delivery.key)
+    if (handOff !== undefined) {
+      const job = { partner: spec.partner, ...delivery, event: spec.codec.encode(event.right), receivedAt: Date.now(), ...rawBody(body.right.raw) }
+      const step = await handOffDelivery(store, handOff, options.staleVersions, delivery, job)
+      if (step.kind === 'refuse') {
+        refuse(step.problem)
+        return report({ outcome: 'failed', status: step.problem.status, type: step.problem.type, error: step.error })
+      }
+      acknowledge(res, step.outcome)
+      return report({ outcome: step.outcome, status: 200 })
+    }
     const step = await claimDelivery(store, delivery, options.leaseMs, options.staleVersions)
     if (step.kind === 'acknowledge') {
       acknowledge(res, step.outcome)

@@ -22,6 +22,7 @@ export type ProblemType =
   | 'webhook.payload.invalid'
   | 'webhook.delivery.in_progress'
   | 'webhook.store.unavailable'
+  | 'webhook.queue.unavailable'
 
 /** An RFC 9457 problem, plus the response headers it needs. */
 export interface Problem {
@@ -97,6 +98,9 @@ export const busy = (retryAfterMs: number): Problem =>
 // 5xx details stay generic (http-errors' `expose` rule): the cause is for the app's logs, not the sender.
 export const storeUnavailable = (): Problem =>
   problem('webhook.store.unavailable', 503, 'Service unavailable', 'the delivery could not be recorded; retry later', retryAfter(5000))
+
+export const queueUnavailable = (): Problem =>
+  problem('webhook.queue.unavailable', 503, 'Service unavailable', 'the delivery could not be queued; retry later', retryAfter(5000))
 
 /** The JSON body of a problem response: the RFC 9457 members only, never headers or request data. */
 export const problemBody = (p: Problem): Omit<Problem, 'headers'> => {

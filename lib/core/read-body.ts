@@ -77,20 +77,26 @@ export const parseJson = (bytes: Uint8Array | string): E.Either<Problem, unknown
   }
 }
 
+/** A JSON body as parsed, and as received (`raw`) unless a body parser before the middleware left only an object. */
+export interface JsonBody {
+  readonly value: unknown
+  readonly raw: Buffer | string | undefined
+}
+
 /**
  * The request body as an unknown JSON value. If a body parser already consumed the stream (`express.json()`,
  * `express.raw()`, `express.text()`), its result is used; otherwise the stream is read here, up to `limit` bytes.
  */
-export const readJsonBody = async (req: IncomingMessage & { body?: unknown }, limit: number): Promise<E.Either<Problem, unknown>> => {
+export const readJsonBody = async (req: IncomingMessage & { body?: unknown }, limit: number): Promise<E.Either<Problem, JsonBody>> => {
   if (req.readableEnded) {
     const body = req.body
     if (Buffer.isBuffer(body) || typeof body === 'string') {
-      return Buffer.byteLength(body) > limit ? E.left(tooLarge(limit)) : parseJson(body)
+      return Buffer.byteLength(body) > limit ? E.left(tooLarge(limit)) : E.map((value: unknown) => ({ value, raw: body }))(parseJson(body))
     }
-    return body === undefined ? E.left(malformed('the body is empty; send a JSON object')) : E.right(body)
+    return body === undefined ? E.left(malformed('the body is empty; send a JSON object')) : E.right({ value: body, raw: undefined })
   }
   const bytes = await readStream(req, limit)
-  return E.flatMap(bytes, parseJson)
+  return E.flatMap(bytes, (raw) => E.map((value: unknown) => ({ value, raw }))(parseJson(raw)))
 }
 
 // How much of an unfinished body is still read after an early answer, and for how long (see `closeAfterAnswer`).

@@ -3,6 +3,7 @@ import type * as t from 'io-ts'
 import type { Authenticator } from './auth.js'
 import type { DeliveryKey, DeliveryStore } from './delivery.js'
 import type { DeliveryInfo, StaleVersions } from './exactly-once.js'
+import type { HandOff } from './hand-off.js'
 import type { IpAllowlist } from './ip-allowlist.js'
 import type { FieldProblem, ProblemType } from './problem.js'
 
@@ -29,8 +30,11 @@ export type WebhookMiddleware<A> = RequestHandler<Request['params'], unknown, A,
  */
 export type WebhookHandler<A> = (event: A, req: WebhookRequest<A>, res: WebhookResponse, delivery: DeliveryInfo) => void | Promise<void>
 
-/** How a request ended, for logs and metrics. `failed` covers a throwing handler and an unreachable store. */
-export type OutcomeKind = 'processed' | 'duplicate' | 'stale' | 'busy' | 'rejected' | 'failed'
+/**
+ * How a request ended, for logs and metrics. `failed` covers a throwing handler and an unreachable store (or queue);
+ * `queued` is a delivery put on the queue in hand-off mode.
+ */
+export type OutcomeKind = 'processed' | 'duplicate' | 'stale' | 'busy' | 'rejected' | 'failed' | 'queued'
 
 /** What `onOutcome` receives once per request that reached the middleware. */
 export interface Outcome {
@@ -68,6 +72,11 @@ export interface Rejection {
 export interface WebhookOptions<A> {
   /** Handles the decoded event; the middleware then answers 200. Without it, the middleware calls `next()`. */
   readonly handler?: WebhookHandler<A>
+  /**
+   * Hand-off mode, instead of `handler`: each new delivery is put on this queue and answered 200 once the queue has
+   * it (503 if it cannot take it); a worker runs the handler later. See `express-partner-webhooks/handoff`.
+   */
+  readonly handOff?: HandOff
   /** Sees every refused request with its status and problems, for logs and metrics. */
   readonly onReject?: (rejection: Rejection) => void | Promise<void>
   /** Largest accepted body, in bytes or as a string such as `'100kb'` or `'1mb'`. Default `'100kb'`. */
@@ -92,6 +101,7 @@ export interface WebhookOptions<A> {
 /** Options once validated: defaults applied, frozen. */
 export interface ResolvedOptions<A> {
   readonly handler: WebhookHandler<A> | undefined
+  readonly handOff: HandOff | undefined
   readonly onReject: ((rejection: Rejection) => void | Promise<void>) | undefined
   readonly limit: number
   readonly store: DeliveryStore | undefined
@@ -107,7 +117,8 @@ export interface PartnerSpec<A> {
   readonly partner: string
   /** Name given to the returned middleware function, so stack traces read well. */
   readonly middlewareName: string
-  readonly codec: t.Decoder<unknown, A>
+  /** Decodes the body; its `encode` gives the wire form a hand-off job carries. */
+  readonly codec: t.Type<A, unknown>
   readonly authenticate: Authenticator
   /** The idempotency key (and, for versioned partners, the scope and version) of a decoded event. */
   readonly deliveryKey: (event: A) => DeliveryKey

@@ -11,8 +11,11 @@ export type { AboutYouAuthOptions } from './options.js'
 /** Options of {@link aboutYouShipment}; `handler` receives only the events `N` the URL was set up for. */
 export type AboutYouShipmentOptions<N extends AboutYouEventName> = WebhookOptions<AboutYouEvent<N>> & AboutYouAuthOptions
 
-/** Options of {@link aboutYouWebhooks}: the handlers are its first argument, one per event. */
-export type AboutYouWebhooksOptions = Omit<WebhookOptions<AboutYouEvent>, 'handler'> & AboutYouAuthOptions
+/**
+ * Options of {@link aboutYouWebhooks}: the handlers are its first argument, one per event. For hand-off, use
+ * {@link aboutYouShipment} with a list of events and `handOff`: the handlers then belong to the worker.
+ */
+export type AboutYouWebhooksOptions = Omit<WebhookOptions<AboutYouEvent>, 'handler' | 'handOff'> & AboutYouAuthOptions
 
 /** One handler per event name, each typed with its own event. */
 export type AboutYouHandlers<N extends AboutYouEventName> = { readonly [K in N]: WebhookHandler<AboutYouEvent<K>> }
@@ -81,7 +84,10 @@ export function aboutYouWebhooks<N extends AboutYouEventName>(
   const events = resolveHandlerNames(factory, handlers)
   assertOptionsObject(factory, options)
   if ('handler' in options) throw optionError(factory, '`handler` is not an option here: give one handler per event in the first argument')
-  assertKnownKeys(factory, options, [...COMMON_OPTION_KEYS.filter((k) => k !== 'handler'), ...AUTH_OPTION_KEYS])
+  if ('handOff' in options) {
+    throw optionError(factory, "`handOff` is not an option here (its handlers would never run): use aboutYouShipment(['order_items.shipped', ...], { handOff })")
+  }
+  assertKnownKeys(factory, options, [...COMMON_OPTION_KEYS.filter((k) => k !== 'handler' && k !== 'handOff'), ...AUTH_OPTION_KEYS])
   const spec = partnerSpec('aboutYouWebhooksMiddleware', events, resolveAuth(factory, options))
   const common = resolveCommonOptions<AboutYouEvent<N>>(factory, options)
   return createWebhookMiddleware(spec, Object.freeze({ ...common, handler: dispatch(handlers) }))
