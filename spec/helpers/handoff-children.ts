@@ -1,0 +1,105 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import * as E from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import type { Redis } from 'ioredis'
+
+// The parent's side of spec/helpers/handoff-worker.ts: its configuration, its ledger, and starting and ending it.
+
+/** How the worker's handler behaves: `chaos` sleeps and fails by the seed; `hang` never returns; `die-after-complete` SIGKILLs itself once a completion is recorded. */
+export const WorkerConfig = t.intersection([
+  t.type({
+    redisUrl: t.string,
+    storePrefix: t.string,
+    /** The Redis list the handlers write to. */
+    ledger: t.string,
+    queues: t.type({ musement: t.string, aboutyou: t.union([t.string, t.null]) }),
+    mode: t.keyof({ chaos: null, hang: null, 'die-after-complete': null }),
+    seed: t.number,
+    leaseMs: t.number,
+    concurrency: t.number
+  }),
+  t.partial({
+    lockDuration: t.number,
+    stalledInterval: t.number,
+    maxStalledCount: t.number,
+    failureRate: t.number,
+    maxDelayMs: t.number,
+    /** Only a key's first `failingCalls` calls may fail, so a replay of a dead letter succeeds. */
+    failingCalls: t.number
+  })
+])
+export type WorkerConfig = t.TypeOf<typeof WorkerConfig>
+
+/** One line of the ledger: a handler call started, failed or handled the event; a completion was recorded. */
+export const LedgerEntry = t.intersection([
+  t.type({ kind: t.keyof({ start: null, failed: null, handled: null, completed: null }), key: t.string, pid: t.number, call: t.number }),
+  t.partial({ item: t.string, version: t.number, stale: t.boolean, jobId: t.string, attempt: t.number })
+])
+export type LedgerEntry = t.TypeOf<typeof LedgerEntry>
+
+/** The ledger in the order Redis received the lines. */
+export const readLedger = async (client: Redis, ledger: string): Promise<LedgerEntry[]> =>
+  (await client.lrange(ledger, 0, -1)).map((line) => {
+    const entry = LedgerEntry.decode(JSON.parse(line))
+    if (E.isLeft(entry)) throw new Error(`not a ledger line: ${line}`)
+    return entry.right
+  })
+
+/** A running worker process. */
+export interface WorkerChild {
+  readonly pid: number
+  readonly child: ChildProcess
+  /** SIGKILL, and wait until it is gone. */
+  kill(): Promise<void>
+  /** Asks it to close its workers (by closing the IPC channel) and waits; SIGKILL after 5 s. */
+  stop(): Promise<void>
+}
+
+const Ready = t.type({ type: t.literal('ready'), pid: t.number })
+const SCRIPT = fileURLToPath(new URL('./handoff-worker.ts', import.meta.url))
+const running = new Set<ChildProcess>()
+// If mocha ends or crashes first, no worker outlives it.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+})
+
+const gone = (child: ChildProcess): Promise<void> =>
+  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit').then(() => undefined)
+
+/** Forks a worker process and resolves once its workers are connected. */
+export const forkWorker = async (config: WorkerConfig): Promise<WorkerChild> => {
+  const child = fork(SCRIPT, [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, WORKER_CONFIG: JSON.stringify(config) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
+  running.add(child)
+  child.once('exit', () => running.delete(child))
+  const pid = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the worker process did not get ready within 30 s')), 30_000)
+    child.on('message', (m: unknown) => {
+      const ready = Ready.decode(m)
+      if (E.isRight(ready)) {
+        clearTimeout(timer)
+        resolve(ready.right.pid)
+      }
+    })
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      reject(new Error(`the worker process exited (${signal ?? code}) before it was ready`))
+    })
+  })
+  const kill = async () => {
+    child.kill('SIGKILL')
+    await gone(child)
+  }
+  const stop = async () => {
+    if (child.connected) child.disconnect()
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    await gone(child)
+    clearTimeout(timer)
+  }
+  return { pid, child, kill, stop }
+}
