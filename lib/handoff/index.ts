@@ -12,6 +12,14 @@ export {
 } from './bullmq.js'
 export { handOffJobId, HandOffJobData } from './job.js'
 export {
+  listDeadLetters,
+  replayDeadLetters,
+  type DeadLetter,
+  type DeadLetterJob,
+  type DeadLetterQueue,
+  type Replay
+} from './replay.js'
+export {
   startHandOffWorker,
   type HandOffDelivery,
   type HandOffHandler,
