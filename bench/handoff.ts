@@ -29,6 +29,7 @@ const SLOW_HANDLER_MS = 2000
 const WORKER_CONCURRENCY = 50
 
 const Listening = t.type({ type: t.literal('listening'), port: t.number })
+const Cpu = t.type({ type: t.literal('cpu'), user: t.number, system: t.number })
 const Worked = t.type({ type: t.literal('worked'), jobs: t.number, seconds: t.number, processed: t.number })
 
 const connect = async (url: string): Promise<Redis> => {
@@ -86,6 +87,15 @@ interface Row {
   readonly p50: number
   readonly p99: number
   readonly errors: number
+  /** The server process's user + system CPU per acknowledged delivery, in microseconds. */
+  readonly cpuUs: number
+}
+
+const cpuOf = async (child: ChildProcess): Promise<number> => {
+  const answer = nextMessage(child, Cpu, 'bench server')
+  child.send({ type: 'cpu' })
+  const { user, system } = await answer
+  return user + system
 }
 
 const percentile = (sorted: ReadonlyArray<number>, q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
@@ -103,10 +113,12 @@ export const handoffSection = async (quick: boolean, out: (line?: string) => voi
       children.push(child)
       const { port } = await nextMessage(child, Listening, `${mode} server`)
       progress(`  hand-off: ${mode} route, ${seconds} s`)
+      const cpuBefore = await cpuOf(child)
       const { result, latencies } = await load(port, 'musement', seconds, settings)
+      const cpu = (await cpuOf(child)) - cpuBefore
       const sorted = [...latencies].sort((a, b) => a - b)
       const label = mode === 'handoff' ? 'hand-off (bullmqHandOff, redisStore)' : `inline handler taking ${SLOW_HANDLER_MS / 1000} s (redisStore)`
-      rows.push({ label, acks: sorted.length, rps: sorted.length / result.duration, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), errors: result.errors + result.timeouts + result.non2xx })
+      rows.push({ label, acks: sorted.length, rps: sorted.length / result.duration, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), errors: result.errors + result.timeouts + result.non2xx, cpuUs: cpu / sorted.length })
       await stop(child)
     }
     progress('  hand-off: worker draining the queue')
@@ -118,11 +130,13 @@ export const handoffSection = async (quick: boolean, out: (line?: string) => voi
     out()
     out('Every request is a new delivery. The hand-off route answers once BullMQ has the job (no worker runs meanwhile);')
     out(`the inline route answers after its handler (${SLOW_HANDLER_MS / 1000} s). Both claim and record deliveries in redisStore.`)
+    out('The inline route\'s rate is its connections divided by the handler time: the partner\'s connections are held.')
+    out('Server CPU is the server process\'s user + system time per acknowledgement, steadier than latency on a shared machine.')
     out()
     const inline = rows.find((r) => r.label.startsWith('inline'))
     out(table(
-      ['route', 'acks/s', 'x inline', 'ack p50 ms', 'ack p99 ms', 'acknowledged', 'non-2xx + errors'],
-      rows.map((r) => [r.label, fixed(r.rps, 1), ratio(r.rps, inline?.rps ?? NaN), fixed(r.p50, 2), fixed(r.p99, 2), grouped(r.acks), String(r.errors)])
+      ['route', 'acks/s', 'x inline', 'ack p50 ms', 'ack p99 ms', 'server CPU us/ack', 'acknowledged', 'non-2xx + errors'],
+      rows.map((r) => [r.label, fixed(r.rps, 1), ratio(r.rps, inline?.rps ?? NaN), fixed(r.p50, 2), fixed(r.p99, 2), fixed(r.cpuUs, 0), grouped(r.acks), String(r.errors)])
     ))
     out()
     out(`Worker: one process, startHandOffWorker with a no-op handler, concurrency ${WORKER_CONCURRENCY}, emptying the ${grouped(w.jobs)} jobs`)

@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { Queue, type Job, type Worker } from 'bullmq'
+import { Queue, UnrecoverableError, type Job, type Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { DeliveryStore } from '../../lib/core/delivery.js'
 import { bullmqHandOff } from '../../lib/handoff/bullmq.js'
@@ -146,6 +146,20 @@ describe('handoff/worker (startHandOffWorker)', function () {
     expect(outcomes.map((o) => [o.outcome, o.attempt])).to.deep.equal([['failed', 1], ['failed', 2], ['failed', 3]])
     const claim = await store.claim({ key: KEY(22), scope: `musement:${ITEM}`, version: 22 }, 1000)
     expect(claim.status, 'released after every failure, never recorded as done').to.equal('claimed')
+  })
+
+  it("makes a dead letter at once when the handler throws BullMQ's UnrecoverableError", async () => {
+    const { queue, send, start } = setup({ attempts: 5, backoff: 20 })
+    let runs = 0
+    await send(22)
+    start({
+      handler: () => {
+        runs++
+        throw new UnrecoverableError('order 22 was deleted upstream')
+      }
+    })
+    const job = await finished(queue, JOB(22))
+    expect([await job.isFailed(), job.attemptsMade, job.failedReason, runs]).to.deep.equal([true, 1, 'order 22 was deleted upstream', 1])
   })
 
   it('skips a job whose delivery was handled meanwhile (duplicate), without calling the handler', async () => {
