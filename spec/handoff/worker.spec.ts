@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { Queue, UnrecoverableError, type Job, type Worker } from 'bullmq'
+import { Queue, UnrecoverableError, type Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { DeliveryStore } from '../../lib/core/delivery.js'
 import { bullmqHandOff } from '../../lib/handoff/bullmq.js'
@@ -16,6 +16,7 @@ import {
   connectClient,
   deferred,
   drained,
+  finished,
   freshQueueName,
   handOffQueue,
   ITEM,
@@ -95,12 +96,6 @@ describe('handoff/worker (startHandOffWorker)', function () {
     const send = async (version: number, item?: string) => jsonOf(await postDelivery(app, PATH, musement(version, item), AUTH))
     return { queue, store, send, calls, outcomes, start }
   }
-
-  const finished = async (queue: Queue<HandOffJobData>, id: string): Promise<Job<HandOffJobData>> =>
-    waitFor(`job ${id} to finish`, async () => {
-      const job = await queue.getJob(id)
-      return job !== undefined && (await job.isCompleted() || await job.isFailed()) ? job : undefined
-    })
 
   it('runs the typed handler once with the decoded event and the job, then records the delivery as done', async () => {
     const { queue, send, calls, outcomes, start } = setup()

@@ -32,6 +32,16 @@ export const WorkerConfig = t.intersection([
 ])
 export type WorkerConfig = t.TypeOf<typeof WorkerConfig>
 
+/** Where the web process of the chaos test finds Redis and its queues, and the jobs' retry policy. */
+export const AppConfig = t.type({
+  redisUrl: t.string,
+  storePrefix: t.string,
+  queues: t.type({ musement: t.string, aboutyou: t.string }),
+  attempts: t.number,
+  backoffMs: t.number
+})
+export type AppConfig = t.TypeOf<typeof AppConfig>
+
 /** One line of the ledger: a handler call started, failed or handled the event; a completion was recorded. */
 export const LedgerEntry = t.intersection([
   t.type({ kind: t.keyof({ start: null, failed: null, handled: null, completed: null }), key: t.string, pid: t.number, call: t.number }),
@@ -58,7 +68,9 @@ export interface WorkerChild {
 }
 
 const Ready = t.type({ type: t.literal('ready'), pid: t.number })
-const SCRIPT = fileURLToPath(new URL('./handoff-worker.ts', import.meta.url))
+const Listening = t.type({ type: t.literal('listening'), port: t.number })
+const WORKER_SCRIPT = fileURLToPath(new URL('./handoff-worker.ts', import.meta.url))
+const APP_SCRIPT = fileURLToPath(new URL('./handoff-app.ts', import.meta.url))
 const running = new Set<ChildProcess>()
 // If mocha ends or crashes first, no worker outlives it.
 process.once('exit', () => {
@@ -68,38 +80,56 @@ process.once('exit', () => {
 const gone = (child: ChildProcess): Promise<void> =>
   child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit').then(() => undefined)
 
-/** Forks a worker process and resolves once its workers are connected. */
-export const forkWorker = async (config: WorkerConfig): Promise<WorkerChild> => {
-  const child = fork(SCRIPT, [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, WORKER_CONFIG: JSON.stringify(config) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
-  })
+/** Forks `script` under tsx with `env`, and resolves with the first IPC message `codec` accepts. */
+const start = async <A>(script: string, env: NodeJS.ProcessEnv, codec: t.Decoder<unknown, A>, what: string): Promise<{ child: ChildProcess; first: A }> => {
+  const child = fork(script, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   running.add(child)
   child.once('exit', () => running.delete(child))
-  const pid = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the worker process did not get ready within 30 s')), 30_000)
+  const first = await new Promise<A>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not get ready within 30 s`)), 30_000)
     child.on('message', (m: unknown) => {
-      const ready = Ready.decode(m)
-      if (E.isRight(ready)) {
+      const decoded = codec.decode(m)
+      if (E.isRight(decoded)) {
         clearTimeout(timer)
-        resolve(ready.right.pid)
+        resolve(decoded.right)
       }
     })
     child.once('exit', (code, signal) => {
       clearTimeout(timer)
-      reject(new Error(`the worker process exited (${signal ?? code}) before it was ready`))
+      reject(new Error(`${what} exited (${signal ?? code}) before it was ready`))
     })
   })
-  const kill = async () => {
+  return { child, first }
+}
+
+const handle = (child: ChildProcess) => ({
+  kill: async () => {
     child.kill('SIGKILL')
     await gone(child)
-  }
-  const stop = async () => {
+  },
+  stop: async () => {
     if (child.connected) child.disconnect()
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
     await gone(child)
     clearTimeout(timer)
   }
-  return { pid, child, kill, stop }
+})
+
+/** Forks a worker process and resolves once its workers are connected. */
+export const forkWorker = async (config: WorkerConfig): Promise<WorkerChild> => {
+  const { child, first } = await start(WORKER_SCRIPT, { WORKER_CONFIG: JSON.stringify(config) }, Ready, 'the worker process')
+  return { pid: first.pid, child, ...handle(child) }
+}
+
+/** A running web process. */
+export interface AppChild {
+  readonly port: number
+  readonly child: ChildProcess
+  stop(): Promise<void>
+}
+
+/** Forks the chaos test's web process and resolves once it listens. */
+export const forkApp = async (config: AppConfig): Promise<AppChild> => {
+  const { child, first } = await start(APP_SCRIPT, { APP_CONFIG: JSON.stringify(config) }, Listening, 'the web process')
+  return { port: first.port, child, stop: handle(child).stop }
 }

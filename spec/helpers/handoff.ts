@@ -1,4 +1,4 @@
-import { Queue, type ConnectionOptions } from 'bullmq'
+import { Queue, type ConnectionOptions, type Job } from 'bullmq'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
@@ -53,6 +53,20 @@ export const waitFor = async <T>(what: string, check: () => Promise<T | undefine
     await sleep(20)
   }
 }
+
+/**
+ * Waits until job `id` has completed or failed, and returns it as it is then. It is read again after its state was
+ * seen final: a `Job` fetched before holds the return value and failure reason of that earlier moment.
+ */
+export const finished = (queue: Queue<HandOffJobData>, id: string, timeoutMs?: number): Promise<Job<HandOffJobData>> =>
+  waitFor(
+    `job ${id} to finish`,
+    async () => {
+      const state = await queue.getJobState(id)
+      return state === 'completed' || state === 'failed' ? queue.getJob(id) : undefined
+    },
+    timeoutMs
+  )
 
 /** Waits until the queue has no waiting, active, delayed or prioritized job left. */
 export const drained = (queue: Queue<HandOffJobData>, timeoutMs?: number): Promise<true> =>
