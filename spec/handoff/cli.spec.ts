@@ -26,11 +26,13 @@ interface Run {
   readonly stderr: string
 }
 
+/** Runs the command; a run that did not exit by itself (time bound, signal) rejects, saying so. */
 const cli = (args: ReadonlyArray<string>): Promise<Run> =>
-  new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, timeout: 30_000, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1
-      resolve({ code, stdout, stderr })
+  new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error === null) return resolve({ code: 0, stdout, stderr })
+      if (typeof error.code === 'number') return resolve({ code: error.code, stdout, stderr })
+      reject(new Error(`${args.join(' ')}: did not exit by itself (${error.signal ?? String(error.code)}): ${stderr}`))
     })
   })
 
@@ -90,7 +92,7 @@ describe('handoff/cli (express-partner-webhooks replay)', function () {
 
   it('refuses a wrong call with the usage and exit code 2, and says why when Redis cannot be reached (exit 1)', async () => {
     // Independent runs, started together: each is a node start-up.
-    const wrongCalls = [[], ['replay', '--queue', 'q', '--list'], [...base(), '--list', '--all'], ['replay', '--nonsense']]
+    const wrongCalls = [['replay', '--queue', 'q', '--list'], [...base(), '--list', '--all'], ['replay', '--nonsense']]
     const [help, unreachable, ...wrong] = await Promise.all([
       cli(['--help']),
       cli(['replay', '--redis', 'redis://127.0.0.1:1', '--queue', 'q', '--list']),
