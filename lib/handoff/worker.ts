@@ -151,13 +151,13 @@ export const startHandOffWorker = <A>(options: HandOffWorkerOptions<A>): Worker<
       report({ outcome: step.outcome })
       return step.outcome
     }
+    if (step.kind === 'refuse' && step.outcome === 'failed') throw new Error(`${FACTORY}: the delivery store could not be reached`)
     if (step.kind === 'refuse') {
-      if (step.outcome === 'busy' && token !== undefined) {
-        report({ outcome: 'busy' })
-        await job.moveToDelayed(Date.now() + busyRetryMs, token)
-        throw new DelayedError()
-      }
-      throw new Error(`${FACTORY}: the delivery store could not be reached`)
+      report({ outcome: 'busy' })
+      // A processor always gets its lock's token; without one (never seen) the job is retried with its backoff.
+      if (token === undefined) throw new Error(`${FACTORY}: another run is handling ${scope}`)
+      await job.moveToDelayed(Date.now() + busyRetryMs, token)
+      throw new DelayedError()
     }
     const delivery: HandOffDelivery = { partner, key, stale: step.stale, jobId: job.id ?? '', attempt: job.attemptsMade + 1, receivedAt: new Date(receivedAt), rawBody }
     try {

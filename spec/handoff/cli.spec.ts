@@ -92,7 +92,7 @@ describe('handoff/cli (express-partner-webhooks replay)', function () {
 
   it('refuses a wrong call with the usage and exit code 2, and says why when Redis cannot be reached (exit 1)', async () => {
     // Independent runs, started together: each is a node start-up.
-    const wrongCalls = [['replay', '--queue', 'q', '--list'], [...base(), '--list', '--all'], ['replay', '--nonsense']]
+    const wrongCalls = [[...base(), '--list', '--all'], ['replay', '--nonsense']]
     const [help, unreachable, ...wrong] = await Promise.all([
       cli(['--help']),
       cli(['replay', '--redis', 'redis://127.0.0.1:1', '--queue', 'q', '--list']),

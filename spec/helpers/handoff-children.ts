@@ -27,7 +27,9 @@ export const WorkerConfig = t.intersection([
     failureRate: t.number,
     maxDelayMs: t.number,
     /** Only a key's first `failingCalls` calls may fail, so a replay of a dead letter succeeds. */
-    failingCalls: t.number
+    failingCalls: t.number,
+    /** Keys whose every call fails until the key `<ledger>:replaying` exists: dead letters for sure. */
+    doomed: t.array(t.string)
   })
 ])
 export type WorkerConfig = t.TypeOf<typeof WorkerConfig>

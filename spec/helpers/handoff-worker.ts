@@ -29,8 +29,9 @@ const main = async (): Promise<void> => {
     await write({ kind: 'start', ...base })
     if (c.mode === 'hang') return new Promise<void>(() => undefined)
     await sleep(chance(c.seed, `delay:${delivery.key}:${call}`) * (c.maxDelayMs ?? 2000))
+    const doomed = (c.doomed ?? []).includes(delivery.key) && (await client.exists(`${c.ledger}:replaying`)) === 0
     // Only a key's first `failingCalls` calls may fail: a replay of a dead letter (later calls) then succeeds.
-    if (call <= (c.failingCalls ?? Infinity) && chance(c.seed, `fail:${delivery.key}:${call}`) < (c.failureRate ?? 0)) {
+    if (doomed || (call <= (c.failingCalls ?? Infinity) && chance(c.seed, `fail:${delivery.key}:${call}`) < (c.failureRate ?? 0))) {
       await write({ kind: 'failed', ...base, ...about })
       throw new Error(`injected failure (${delivery.key}, call ${call})`)
     }

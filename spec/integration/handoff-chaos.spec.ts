@@ -156,6 +156,15 @@ describe(`integration: hand-off under chaos (seed ${SEED}, SEED=${SEED} to repla
     web = app
 
     const ledger = `${prefix}:ledger`
+    const events = [...musementEvents(mulberry32(SEED), 100), ...aboutYouEvents(200)]
+    // A few events whose downstream is down until the operator replays: they end as dead letters in every run, so
+    // the replay is always exercised. About You events, and the newest version of two Musement items.
+    const rng = mulberry32(SEED ^ 0xdead)
+    const newer = (e: SimEvent, o: SimEvent): boolean => o.item !== undefined && o.item.uuid === e.item?.uuid && o.item.version > e.item.version
+    const newest = events.filter((e) => e.item !== undefined && !events.some((o) => newer(e, o)))
+    const aboutYou = events.filter((e) => e.item === undefined)
+    const picks = [...[0, 1].map(() => newest[Math.floor(rng() * newest.length)]), ...[0, 1, 2].map(() => aboutYou[Math.floor(rng() * aboutYou.length)])]
+    const doomed = [...new Set(picks.flatMap((e) => (e === undefined ? [] : [e.key])))]
     const config: WorkerConfig = {
       redisUrl: redis.url,
       storePrefix,
@@ -170,7 +179,8 @@ describe(`integration: hand-off under chaos (seed ${SEED}, SEED=${SEED} to repla
       maxStalledCount: MAX_STALLED,
       failureRate: FAILURE_RATE,
       maxDelayMs: MAX_HANDLER_MS,
-      failingCalls: ATTEMPTS
+      failingCalls: ATTEMPTS,
+      doomed
     }
     const steady = await forkWorker(config)
     children.push(steady)
@@ -178,7 +188,6 @@ describe(`integration: hand-off under chaos (seed ${SEED}, SEED=${SEED} to repla
     children.push(victim)
     const killed = new Set<number>()
 
-    const events = [...musementEvents(mulberry32(SEED), 100), ...aboutYouEvents(200)]
     const pending = async (): Promise<number> => {
       let n = 0
       for (const q of [musementQueue, aboutYouQueue]) n += Object.values(await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')).reduce((a, b) => a + b, 0)
@@ -209,7 +218,8 @@ describe(`integration: hand-off under chaos (seed ${SEED}, SEED=${SEED} to repla
     const afterRun = await readLedger(redisClient, ledger)
     const deadLetters: DeadLetter[] = [...(await listDeadLetters(musementQueue)), ...(await listDeadLetters(aboutYouQueue))]
 
-    // Replay every dead letter, with no more kills, and let the workers finish.
+    // Replay every dead letter, with no more kills (the doomed events' downstream is back), and let the workers finish.
+    await redisClient.set(`${ledger}:replaying`, '1')
     const replayed = [...(await replayDeadLetters(musementQueue, 'all')).replayed, ...(await replayDeadLetters(aboutYouQueue, 'all')).replayed]
     await waitFor('the replays to finish', async () => ((await pending()) === 0 ? true : undefined), 30_000)
     const final = await readLedger(redisClient, ledger)
@@ -235,7 +245,7 @@ describe(`integration: hand-off under chaos (seed ${SEED}, SEED=${SEED} to repla
         `this process's event loop delayed up to ${(loopDelay.max / 1e6).toFixed(0)} ms meanwhile); ` +
         `${of(final, 'start').length} handler calls (${of(afterRun, 'failed').length} injected failures before the replay), ` +
         `${killed.size} SIGKILLs interrupting ${interrupted} running handlers, ${rehandled} re-handled after a kill; ` +
-        `${deadLetters.length} dead letters, ${replayed.length} replayed (${replayResults.map((r) => String(r)).join(', ') || 'none'}); ` +
+        `${deadLetters.length} dead letters (${doomed.length} of events failing until the replay), ${replayed.length} replayed (${replayResults.map((r) => String(r)).join(', ') || 'none'}); ` +
         `${Math.round(performance.now() - started)} ms`
     )
 
@@ -252,11 +262,15 @@ describe(`integration: hand-off under chaos (seed ${SEED}, SEED=${SEED} to repla
     // Dead letters only after the last attempt, each of an event whose every attempt failed (and none handled).
     for (const d of deadLetters) {
       expect([d.attemptsMade, d.failedReason.startsWith('injected failure')], `${d.jobId}: ${d.failedReason}`).to.deep.equal([ATTEMPTS, true])
+      if (d.key === undefined) return expect.fail(`${d.jobId} is not a hand-off job`)
       expect(of(afterRun, 'failed').filter((e) => e.key === d.key).length, `${d.jobId} failed calls`).to.be.at.least(ATTEMPTS)
       expect(of(afterRun, 'handled').filter((e) => e.key === d.key), `${d.jobId} handled before the replay`).to.deep.equal([])
     }
+    expect(deadLetters.map((d) => d.key), 'the doomed events are dead letters').to.include.members(doomed)
     expect([replayed.length, remaining], 'every dead letter replayed, none left').to.deep.equal([deadLetters.length, 0])
     expect(replayResults.every((r) => r === 'processed' || r === 'stale'), `replays ended ${replayResults.join()}`).to.equal(true)
+    const newestOrUnversioned = new Set(doomed)
+    expect(deadLetters.filter((d, i) => newestOrUnversioned.has(d.key ?? '') && replayResults[i] !== 'processed').map((d) => d.key), 'doomed events processed by the replay').to.deep.equal([])
 
     // Every event handled once: a key's handler finished more than once only when each earlier run was in a process
     // SIGKILLed before it recorded the completion (the one window no store can close without a transaction).
