@@ -6,17 +6,18 @@ import { startPostgres, type TestPostgres } from '../spec/helpers/postgres-serve
 import { startRedis, type TestRedis } from '../spec/helpers/redis-server.js'
 import { PARTNERS } from './bodies.js'
 import { forkBench, killAllNow, nextMessage, stopAll } from './children.js'
+import { handoffSection } from './handoff.js'
 import { HTTP_FULL, HTTP_QUICK, runHttp, serversFor, stopLoad, type HttpRow, type ServerSpec } from './http.js'
 import { fixed, grouped, ns, ratio, table, verdict } from './report.js'
 import { DecodeMessage, MemoryMessage, PostgresMessage, RedisMessage } from './results.js'
 
 // `npm run bench` runs everything; `npm run bench -- --quick` checks in under a minute that the bench still runs.
-// `--only=http,decode,memory,redis,postgres` runs some sections. Every server, child, redis-server and postgres is
-// stopped at the end, on an error and on Ctrl-C.
+// `--only=http,decode,memory,redis,postgres,handoff` runs some sections. Every server, child, redis-server and
+// postgres is stopped at the end, on an error and on Ctrl-C.
 
 const argv = process.argv.slice(2)
 const quick = argv.includes('--quick')
-const SECTIONS = ['http', 'decode', 'memory', 'redis', 'postgres'] as const
+const SECTIONS = ['http', 'decode', 'memory', 'redis', 'postgres', 'handoff'] as const
 const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',')
 const runs = (section: (typeof SECTIONS)[number]): boolean => only === undefined || only.includes(section)
 
@@ -238,6 +239,7 @@ const main = async (): Promise<void> => {
   if (runs('memory')) await memorySection(targets)
   if (runs('redis')) await redisSection()
   if (runs('postgres')) await postgresSection()
+  if (runs('handoff')) await handoffSection(quick, out, progress)
   out('## Targets')
   out()
   for (const line of targets.lines) out(`- ${line}`)

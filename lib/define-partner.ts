@@ -98,6 +98,9 @@ export const partnerMiddleware = <A, Option extends string, Secret>(
   assertOptionsObject(factory, options)
   assertOptionNames(factory, options, definition.auth)
   checkDeliveryOptions(factory, options)
+  if (options.handOff !== undefined && options.handler !== undefined) {
+    throw optionError(factory, 'pass `handler` or `handOff`, not both: in hand-off mode the worker runs the handler')
+  }
   if (options.store?.transactional === true && options.handler === undefined) {
     // A route answers before the store could commit; the transaction would protect nothing.
     throw optionError(factory, 'this store is transactional (postgresStore): pass `handler`, whose writes commit with the delivery before the 200 (a next() route answers before the commit could run)')

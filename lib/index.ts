@@ -30,6 +30,7 @@ export { compileDecoder, NO_MATCH, withFastPath, type FastPath, type NoMatch } f
 export { decodeWith, toFieldProblems } from './core/decode.js'
 export type { Claim, DeliveryKey, DeliveryStore, TransactionalStore } from './core/delivery.js'
 export type { DeliveryInfo, StaleVersions } from './core/exactly-once.js'
+export type { HandOff, HandOffJob } from './core/hand-off.js'
 export type { FieldProblem, Problem, ProblemType } from './core/problem.js'
 export type { CommonOptions } from './core/options.js'
 export type { LogMethod, Logger } from './core/logger.js'

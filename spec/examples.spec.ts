@@ -207,3 +207,64 @@ describe('examples/musement-postgres.ts (postgresStore), started as `tsx example
     }
   })
 })
+
+describe('examples/musement-handoff.ts (hand-off to BullMQ, Bull Board)', function () {
+  this.timeout(30_000)
+  let redis: TestRedis | undefined
+
+  before(async () => {
+    redis = await startRedis()
+  })
+
+  after(async () => {
+    await redis?.stop()
+  })
+
+  it('starts, its curl lines get the statuses they promise, the worker handles the event, the dashboard answers', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/musement-handoff.ts'], {
+      cwd: root,
+      env: { ...process.env, PORT: '0', REDIS_URL: redis?.url ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    try {
+      let output = ''
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+      const waitForOutput = (pattern: RegExp, what: string) =>
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no ${what} in time: ${output}`)), 20_000)
+          const check = () => {
+            if (!pattern.test(output)) return
+            clearTimeout(timer)
+            child.stdout.off('data', check)
+            resolve()
+          }
+          child.stdout.on('data', check)
+          child.once('exit', (code) => reject(new Error(`example exited with ${code}: ${output}`)))
+          check()
+        })
+      await waitForOutput(/listening on[^]*expect 401\)[^]*curl [^\n]*\n/, 'banner')
+      const lines = output.split('\n')
+      const checks = lines.flatMap((line, i) => {
+        const expected = /\(expect (\d{3})\)/.exec(line)?.[1]
+        const next = lines[i + 1]?.trim()
+        return expected !== undefined && next?.startsWith('curl ') ? [{ expected: Number(expected), command: next }] : []
+      })
+      expect(checks.map((c) => c.expected), output).to.deep.equal([200, 200, 401])
+      for (const { expected, command } of checks) {
+        const { stdout } = await promisify(execFile)('sh', ['-c', `${command} -s -o /dev/null -w '%{http_code}'`], { cwd: root })
+        expect(Number(stdout), command).to.equal(expected)
+      }
+      await waitForOutput(/handled musement order item 11045e18-e3ca-42e1-acb4-0d5be75036fd v22 \(OK\), attempt 1/, 'worker line')
+      const dashboard = /dashboard: (\S+)/.exec(output)?.[1] ?? ''
+      const page = await fetch(dashboard)
+      expect([page.status, (await page.text()).includes('<title>Bull Dashboard</title>')]).to.deep.equal([200, true])
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit')
+        child.kill('SIGTERM')
+        await exited
+      }
+    }
+  })
+})

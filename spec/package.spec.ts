@@ -4,6 +4,7 @@ import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import * as handoff from '../lib/handoff/index.js'
 import * as lib from '../lib/index.js'
 import * as kit from '../lib/testing/index.js'
 
@@ -113,8 +114,9 @@ describe('the packed package', function () {
     )
     await run(
       'npm',
-      // io-ts too: a user who writes a codec for their own partner imports it directly.
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball, 'express', '@types/express', 'io-ts', 'typescript@~5.9'],
+      // io-ts: a user who writes a codec for their own partner imports it directly. bullmq and ioredis for the
+      // hand-off entry point and the replay command, which an app installs itself.
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball, 'express', '@types/express', 'io-ts', 'typescript@~5.9', 'bullmq', 'ioredis'],
       consumer,
       120_000
     )
@@ -143,7 +145,12 @@ describe('the packed package', function () {
       'dist/cjs/index.js',
       'dist/cjs/index.d.ts',
       'dist/cjs/testing/index.js',
-      'dist/cjs/testing/index.d.ts'
+      'dist/cjs/testing/index.d.ts',
+      'dist/esm/handoff/index.js',
+      'dist/esm/handoff/index.d.ts',
+      'dist/esm/handoff/cli.js',
+      'dist/cjs/handoff/index.js',
+      'dist/cjs/handoff/index.d.ts'
     ])
     const present = await readdir(ROOT)
     expect(files).to.include.members([...SHIPPED_FILES].filter((f) => present.includes(f)))
@@ -161,6 +168,18 @@ describe('the packed package', function () {
     expect(await run(node22, ['--version'], consumer, 30_000)).to.match(/^v22\./)
     expect(lastJsonLine(await run(node22, ['load.cjs'], consumer, 30_000))).to.deep.equal(runtimeExportNames)
     expect(lastJsonLine(await run(node22, ['load.mjs'], consumer, 30_000))).to.deep.equal(runtimeExportNames)
+  })
+
+  it('loads express-partner-webhooks/handoff with require() and with import, and runs the replay command from its bin', async () => {
+    const names = JSON.stringify(Object.keys(handoff).sort())
+    const cjs = "const h = require('express-partner-webhooks/handoff'); console.log(require.resolve('express-partner-webhooks/handoff')); console.log(JSON.stringify(Object.keys(h).sort()))"
+    const [cjsPath, cjsNames] = (await node(['-e', cjs], consumer)).trim().split('\n')
+    expect([cjsPath?.endsWith('/dist/cjs/handoff/index.js'), cjsNames]).to.deep.equal([true, names])
+    const esm = "const h = await import('express-partner-webhooks/handoff'); console.log(import.meta.resolve('express-partner-webhooks/handoff')); console.log(JSON.stringify(Object.keys(h).sort()))"
+    const [esmPath, esmNames] = (await node(['--input-type=module', '-e', esm], consumer)).trim().split('\n')
+    expect([esmPath?.endsWith('/dist/esm/handoff/index.js'), esmNames]).to.deep.equal([true, names])
+    const usage = await run(join(consumer, 'node_modules', '.bin', 'express-partner-webhooks'), ['--help'], consumer, 30_000)
+    expect(usage).to.match(/^usage: express-partner-webhooks replay --redis <url> --queue <name>/)
   })
 
   it('types a strict consumer under moduleResolution node16, from both ESM (.mts) and CJS (.cts)', async () => {

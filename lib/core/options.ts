@@ -3,6 +3,7 @@ import type { StaleVersions } from './exactly-once.js'
 import { ipAllowlist, parseRange, type IpAllowlist } from './ip-allowlist.js'
 import { isLogger, processWarnings, type Logger } from './logger.js'
 import { isTelemetry, type Telemetry } from './telemetry.js'
+import type { HandOff } from './hand-off.js'
 import { isShutdownTracker, type ShutdownTracker, type WebhookShutdown } from './shutdown.js'
 import type { DeliveryOptions, Outcome, Rejection } from './types.js'
 
@@ -130,6 +131,14 @@ const resolveShutdown = (factory: string, shutdown: unknown): ShutdownTracker | 
   throw optionError(factory, '`shutdown` must be made by webhookShutdown()')
 }
 
+const resolveHandOff = (factory: string, handOff: unknown): HandOff | undefined => {
+  if (handOff === undefined) return undefined
+  if (isHandOff(handOff)) return handOff
+  throw optionError(factory, '`handOff` must have an enqueue(job) method, e.g. bullmqHandOff(queue) from express-partner-webhooks/handoff')
+}
+
+const isHandOff = (u: unknown): u is HandOff => typeof u === 'object' && u !== null && 'enqueue' in u && typeof u.enqueue === 'function'
+
 const resolveTelemetry = (factory: string, telemetry: unknown): Telemetry | undefined => {
   if (telemetry === undefined || isTelemetry(telemetry)) return telemetry
   throw optionError(factory, '`telemetry` must have a start(partner) method, e.g. openTelemetry() from express-partner-webhooks/opentelemetry')
@@ -165,6 +174,11 @@ export const COMMON_OPTIONS = {
   logger: (factory: string, value: Logger | undefined): Logger => resolveLogger(factory, value),
   /** A `webhookShutdown()` shared by the app's webhook middlewares: on SIGTERM, `close()` drains them. */
   shutdown: (factory: string, value: WebhookShutdown | undefined): ShutdownTracker | undefined => resolveShutdown(factory, value),
+  /**
+   * Hand-off mode, instead of `handler`: each new delivery is put on this queue and answered 200 once the queue has
+   * it (503 if it cannot take it); a worker runs the handler later. See `express-partner-webhooks/handoff`.
+   */
+  handOff: (factory: string, value: HandOff | undefined): HandOff | undefined => resolveHandOff(factory, value),
   /** Traces and metrics for every request, e.g. `openTelemetry()` from `express-partner-webhooks/opentelemetry`. */
   telemetry: (factory: string, value: Telemetry | undefined): Telemetry | undefined => resolveTelemetry(factory, value)
 }
@@ -195,7 +209,8 @@ export const resolveCommonOptions = (factory: string, o: CommonOptions): Resolve
     allowIps: r.allowIps(factory, o.allowIps),
     logger: r.logger(factory, o.logger),
     shutdown: r.shutdown(factory, o.shutdown),
-    telemetry: r.telemetry(factory, o.telemetry)
+    telemetry: r.telemetry(factory, o.telemetry),
+    handOff: r.handOff(factory, o.handOff)
   }
 }
 

@@ -2,7 +2,9 @@ import type { NextFunction } from 'express'
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { decodeWith, describeValue } from './decode.js'
+import type { DeliveryKey } from './delivery.js'
 import { claimDelivery, complete, release, type HeldClaim } from './exactly-once.js'
+import { handOffDelivery, type HandOff } from './hand-off.js'
 import { callHook } from './hooks.js'
 import { checkSource } from './ip-allowlist.js'
 import { bodyAlreadyParsed, methodNotAllowed, problemBody, sendProblem, shuttingDown, type Problem } from './problem.js'
@@ -136,14 +138,36 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     )
   }
 
-  const readEvent = async (req: WebhookRequest<unknown>): Promise<E.Either<Problem, A>> => {
+  /** The event decoded, with its wire form (the body as parsed) and its bytes as received (for a hand-off job). */
+  interface Received {
+    readonly event: A
+    readonly wire: unknown
+    readonly body: ReceivedBody
+  }
+
+  const readEvent = async (req: WebhookRequest<unknown>): Promise<E.Either<Problem, Received>> => {
     warnParsedEarly(req)
     return pipe(
       await readBody(req, options.limit),
       E.flatMap((body) => checkSignature(req, body)),
-      E.flatMap(parseBody),
-      E.flatMap(decode)
+      E.flatMap((body) => E.map((wire: unknown) => ({ wire, body }))(parseBody(body))),
+      E.flatMap(({ wire, body }) => E.map((event: A) => ({ event, wire, body }))(decode(wire)))
     )
+  }
+
+  // Hand-off mode: answer once the queue has the delivery; a worker runs the handler later.
+  const deliverToQueue = async (res: WebhookResponse, queue: HandOff, delivery: DeliveryKey, received: Received, report: Report, refuse: (p: Problem) => { readonly rejection?: Rejection }): Promise<void> => {
+    const { body } = received
+    const rawBody = 'bytes' in body ? { rawBody: typeof body.bytes === 'string' ? body.bytes : Buffer.from(body.bytes).toString('utf8') } : {}
+    const job = { partner: spec.partner, ...delivery, event: received.wire, receivedAt: Date.now(), ...rawBody }
+    const step = await handOffDelivery(store, queue, options.staleVersions, delivery, job)
+    if (step.kind === 'refuse') {
+      const refused = refuse(step.problem)
+      logger.error({ err: step.error, partner: spec.partner, key: delivery.key }, 'the delivery could not be queued: answered 503')
+      return report({ outcome: 'failed', status: step.problem.status, type: step.problem.type, ...refused, ...(step.error === undefined ? {} : { error: step.error }) })
+    }
+    acknowledge(res, step.outcome)
+    report({ outcome: step.outcome, status: 200 })
   }
 
   const toRejection = (req: WebhookRequest<unknown>, p: Problem): Rejection => ({
@@ -241,10 +265,12 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     if (closing()) return reject(shuttingDown())
     const checked = checkRequest(req)
     if (E.isLeft(checked)) return reject(checked.left)
-    const event = await readEvent(req)
-    if (E.isLeft(event)) return reject(event.left)
-    const delivery = spec.deliveryKey(event.right, req)
+    const received = await readEvent(req)
+    if (E.isLeft(received)) return reject(received.left)
+    const event = received.right.event
+    const delivery = spec.deliveryKey(event, req)
     const report = reporter(delivery.key)
+    if (options.handOff !== undefined) return deliverToQueue(res, options.handOff, delivery, received.right, report, refuse)
     const flight = options.shutdown?.enter()
     const step = await claimDelivery(store, delivery, options.leaseMs, options.staleVersions)
     if (step.kind !== 'run') flight?.leave()
@@ -269,7 +295,7 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     }
     const leave = flight?.leave ?? noop
     const within = record === undefined ? run : <T>(f: () => T): T => record.within(f)
-    const claimed: Claimed<A> = { req: Object.assign(req, { body: event.right }), res, next, claim: step.claim, report, leave, within }
+    const claimed: Claimed<A> = { req: Object.assign(req, { body: event }), res, next, claim: step.claim, report, leave, within }
     return handler === undefined ? deliverToRoute(claimed) : deliverToHandler(claimed, handler)
   }
 

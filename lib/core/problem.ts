@@ -24,6 +24,7 @@ export type ProblemType =
   | 'webhook.delivery.in_progress'
   | 'webhook.store.unavailable'
   | 'webhook.shutting_down'
+  | 'webhook.queue.unavailable'
 
 /** An RFC 9457 problem, plus the response headers it needs. */
 export interface Problem {
@@ -108,6 +109,9 @@ export const busy = (retryAfterMs: number): Problem =>
 // 5xx details stay generic (http-errors' `expose` rule): the cause is for the app's logs, not the sender.
 export const storeUnavailable = (): Problem =>
   problem('webhook.store.unavailable', 503, 'Service unavailable', 'the delivery could not be recorded; retry later', retryAfter(5000))
+
+export const queueUnavailable = (): Problem =>
+  problem('webhook.queue.unavailable', 503, 'Service unavailable', 'the delivery could not be queued; retry later', retryAfter(5000))
 
 export const shuttingDown = (): Problem =>
   problem('webhook.shutting_down', 503, 'Service unavailable', 'this instance is shutting down; retry later', retryAfter(5000))

@@ -1,11 +1,12 @@
 import type { ServerResponse } from 'node:http'
 
-// The three 200 bodies, encoded once. Written directly rather than through `res.json`, which would stringify the
+// The 200 bodies, encoded once. Written directly rather than through `res.json`, which would stringify the
 // same object and hash it for an ETag on every request (a webhook sender never revalidates).
 const ACKNOWLEDGEMENTS = {
   processed: Buffer.from('{"status":"processed"}'),
   duplicate: Buffer.from('{"status":"duplicate"}'),
-  stale: Buffer.from('{"status":"stale"}')
+  stale: Buffer.from('{"status":"stale"}'),
+  queued: Buffer.from('{"status":"queued"}')
 } as const
 
 /** Answers 200 with `{"status": ...}`: partners count only a 2xx (some only a 200) as received. */

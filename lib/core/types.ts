@@ -29,8 +29,11 @@ export type WebhookMiddleware<A> = RequestHandler<Request['params'], unknown, A,
  */
 export type WebhookHandler<A> = (event: A, req: WebhookRequest<A>, res: WebhookResponse, delivery: DeliveryInfo) => void | Promise<void>
 
-/** How a request ended, for logs and metrics. `failed` covers a throwing handler and an unreachable store. */
-export type OutcomeKind = 'processed' | 'duplicate' | 'stale' | 'busy' | 'rejected' | 'failed'
+/**
+ * How a request ended, for logs and metrics. `failed` covers a throwing handler and an unreachable store (or queue);
+ * `queued` is a delivery put on the queue in hand-off mode.
+ */
+export type OutcomeKind = 'processed' | 'duplicate' | 'stale' | 'busy' | 'rejected' | 'failed' | 'queued'
 
 /** What `onOutcome` receives once per request that reached the middleware. */
 export interface Outcome {

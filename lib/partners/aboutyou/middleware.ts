@@ -12,8 +12,11 @@ export type { AboutYouAuthOptions } from './options.js'
 /** Options of {@link aboutYouShipment}; `handler` receives only the events `N` the URL was set up for. */
 export type AboutYouShipmentOptions<N extends AboutYouEventName> = PartnerOptions<AboutYouEvent<N>, 'apiKeys', string>
 
-/** The options of {@link aboutYouWebhooks} besides its authentication: every common one but `handler`. */
-export type WebhooksCommonOptions = Omit<CommonOptions & DeliveryOptions<AboutYouEvent>, 'handler'>
+/**
+ * The options of {@link aboutYouWebhooks} besides its authentication: every common one but `handler` and `handOff`
+ * (for hand-off, use {@link aboutYouShipment} with a list of events: the handlers then belong to the worker).
+ */
+export type WebhooksCommonOptions = Omit<CommonOptions & DeliveryOptions<AboutYouEvent>, 'handler' | 'handOff'>
 
 /** Options of {@link aboutYouWebhooks}: the handlers are its first argument, one per event. */
 export type AboutYouWebhooksOptions = WebhooksCommonOptions & AboutYouAuthOptions
@@ -120,6 +123,9 @@ export function aboutYouWebhooks<N extends AboutYouEventName>(
   const events = resolveHandlerNames(factory, handlers)
   if (typeof options === 'object' && options !== null && 'handler' in options) {
     throw optionError(factory, '`handler` is not an option here: give one handler per event in the first argument')
+  }
+  if (typeof options === 'object' && options !== null && 'handOff' in options) {
+    throw optionError(factory, "`handOff` is not an option here (its handlers would never run): use aboutYouShipment(['order_items.shipped', ...], { handOff })")
   }
   void notAMiddleware
   return partnerMiddleware(forEvents(factory, events), { ...options, handler: dispatch(handlers) })
