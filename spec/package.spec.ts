@@ -143,7 +143,11 @@ describe('the packed package', function () {
       'dist/cjs/index.js',
       'dist/cjs/index.d.ts',
       'dist/cjs/testing/index.js',
-      'dist/cjs/testing/index.d.ts'
+      'dist/cjs/testing/index.d.ts',
+      'dist/esm/opentelemetry/index.js',
+      'dist/esm/opentelemetry/index.d.ts',
+      'dist/cjs/opentelemetry/index.js',
+      'dist/cjs/opentelemetry/index.d.ts'
     ])
     const present = await readdir(ROOT)
     expect(files).to.include.members([...SHIPPED_FILES].filter((f) => present.includes(f)))
