@@ -23,7 +23,7 @@ import type { Outcome } from '../core/types.js'
 export interface OpenTelemetryOptions {
   /** Default: the global tracer provider (`trace.getTracerProvider()`), as registered by e.g. `NodeSDK`. */
   readonly tracerProvider?: TracerProvider
-  /** Default: the global meter provider (`metrics.getMeterProvider()`), read at each request, so one registered later counts. */
+  /** Default: the global meter provider (`metrics.getMeterProvider()`), read at each request: one registered later counts. */
   readonly meterProvider?: MeterProvider
 }
 
@@ -86,7 +86,8 @@ const endSpan = (span: Span, o: Outcome, attributes: Attributes): void => {
 
 const isTracerProvider = (u: unknown): u is TracerProvider =>
   typeof u === 'object' && u !== null && 'getTracer' in u && typeof u.getTracer === 'function'
-const isMeterProvider = (u: unknown): u is MeterProvider => typeof u === 'object' && u !== null && 'getMeter' in u && typeof u.getMeter === 'function'
+const isMeterProvider = (u: unknown): u is MeterProvider =>
+  typeof u === 'object' && u !== null && 'getMeter' in u && typeof u.getMeter === 'function'
 
 interface Providers {
   readonly tracerProvider: TracerProvider | undefined
