@@ -150,7 +150,11 @@ describe('the packed package', function () {
       'dist/esm/handoff/index.d.ts',
       'dist/esm/handoff/cli.js',
       'dist/cjs/handoff/index.js',
-      'dist/cjs/handoff/index.d.ts'
+      'dist/cjs/handoff/index.d.ts',
+      'dist/esm/opentelemetry/index.js',
+      'dist/esm/opentelemetry/index.d.ts',
+      'dist/cjs/opentelemetry/index.js',
+      'dist/cjs/opentelemetry/index.d.ts'
     ])
     const present = await readdir(ROOT)
     expect(files).to.include.members([...SHIPPED_FILES].filter((f) => present.includes(f)))
