@@ -1,5 +1,6 @@
 import type { NextFunction } from 'express'
 import * as E from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
 import { pipe } from 'fp-ts/lib/function.js'
 import { decodeWith, describeValue } from './decode.js'
 import type { DeliveryKey } from './delivery.js'
@@ -155,11 +156,15 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     )
   }
 
+  // The decoded event's wire form, which a worker decodes with the same codec: the codec's own encoding where it has
+  // one (unknown fields dropped), else the body as parsed.
+  const wireOf = (received: Received): unknown => (spec.codec instanceof t.Type ? spec.codec.encode(received.event) : received.wire)
+
   // Hand-off mode: answer once the queue has the delivery; a worker runs the handler later.
   const deliverToQueue = async (res: WebhookResponse, queue: HandOff, delivery: DeliveryKey, received: Received, report: Report, refuse: (p: Problem) => { readonly rejection?: Rejection }): Promise<void> => {
     const { body } = received
     const rawBody = 'bytes' in body ? { rawBody: typeof body.bytes === 'string' ? body.bytes : Buffer.from(body.bytes).toString('utf8') } : {}
-    const job = { partner: spec.partner, ...delivery, event: received.wire, receivedAt: Date.now(), ...rawBody }
+    const job = { partner: spec.partner, ...delivery, event: wireOf(received), receivedAt: Date.now(), ...rawBody }
     const step = await handOffDelivery(store, queue, options.staleVersions, delivery, job)
     if (step.kind === 'refuse') {
       const refused = refuse(step.problem)

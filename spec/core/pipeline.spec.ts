@@ -59,7 +59,7 @@ describe('core/pipeline (delivery guarantees)', () => {
     expect([first.status, again.status]).to.deep.equal([200, 200])
     expect([jsonOf(first), jsonOf(again)]).to.deep.equal([{ status: 'processed' }, { status: 'duplicate' }])
     expect(calls).to.have.length(1)
-    expect(calls[0]?.delivery).to.deep.equal({ partner: 'musement', key: 'musement:11045e18-e3ca-42e1-acb4-0d5be75036fd:22', stale: false, transaction: undefined })
+    expect(calls[0]?.delivery).to.deep.equal({ partner: 'musement', key: 'musement:11045e18-e3ca-42e1-acb4-0d5be75036fd:22', stale: false })
     expect(outcomes.map((o) => [o.outcome, o.status, o.key])).to.deep.equal([
       ['processed', 200, 'musement:11045e18-e3ca-42e1-acb4-0d5be75036fd:22'],
       ['duplicate', 200, 'musement:11045e18-e3ca-42e1-acb4-0d5be75036fd:22']
