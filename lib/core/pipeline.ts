@@ -250,7 +250,11 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
       (o) => {
         if (options.onOutcome === undefined && record === undefined) return
         const outcome = outcomeOf({ partner: spec.partner, key, durationMs: sinceMs(started), ...o })
-        record?.end(outcome)
+        try {
+          record?.end(outcome)
+        } catch (err) {
+          logger.error({ err }, 'the telemetry record of a webhook could not be closed')
+        }
         callHook(options.onOutcome, outcome, logger, 'onOutcome hook')
       }
     const refuse = (p: Problem): { readonly rejection?: Rejection } => {
