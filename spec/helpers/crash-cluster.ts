@@ -1,8 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { CrashMessage } from './crash-messages.js'
+import { freePort } from './free-port.js'
 
 /** One app instance: a port, and the process serving it until that process is killed. */
 interface Instance {
@@ -54,16 +54,6 @@ export interface CrashClusterOptions {
   readonly instances: number
   /** Processes kept started and waiting, each replaced as it is used. */
   readonly spares: number
-}
-
-const freePort = async (): Promise<number> => {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  await once(server, 'close')
-  if (address === null || typeof address === 'string') throw new Error('expected a TCP address')
-  return address.port
 }
 
 /**

@@ -1,12 +1,11 @@
 import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process'
-import { once } from 'node:events'
 import { accessSync, chownSync, constants, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
+import { freePort } from './free-port.js'
 
 /** A throwaway PostgreSQL server on a free localhost port, in a temporary data directory. */
 export interface TestPostgres {
@@ -67,17 +66,6 @@ export const postgresBinDir = (): string => {
   const found = candidates.find((dir) => executable(join(dir, 'initdb')) && executable(join(dir, 'postgres')))
   if (found === undefined) throw new Error(`initdb and postgres not found: ${INSTALL_HINT}`)
   return found
-}
-
-const freePort = async (): Promise<number> => {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  await once(server, 'close')
-  if (address === null || typeof address === 'string') throw new Error('could not find a free port')
-  return address.port
 }
 
 interface Account {

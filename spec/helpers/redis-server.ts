@@ -1,11 +1,11 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
+import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort } from './free-port.js'
 
 /** A throwaway `redis-server` on a free localhost port, with no persistence unless asked for. */
 export interface TestRedis {
@@ -33,17 +33,6 @@ export interface StartRedisOptions {
 }
 
 const INSTALL_HINT = 'the Redis store specs need a real redis-server on PATH: run `apt-get install -y redis-server` (Debian/Ubuntu)'
-
-const freePort = async (): Promise<number> => {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  await once(server, 'close')
-  if (address === null || typeof address === 'string') throw new Error('could not find a free port')
-  return address.port
-}
 
 // A raw PING, not an ioredis client, so a server that is still starting does not leave a reconnect loop behind.
 const ping = (port: number): Promise<boolean> =>
