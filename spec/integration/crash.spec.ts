@@ -232,10 +232,11 @@ describe(`integration: SIGKILLed instances (seed ${SEED}, SEED=${SEED} to replay
   this.timeout(150_000)
   let server: TestPostgres | undefined
   let redis: TestRedis | undefined
-  const dir = mkdtempSync(join(tmpdir(), 'epw-crash-'))
+  let dir = ''
   let app = ''
 
   before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'epw-crash-'))
     app = await bundleApp(dir)
     server = await startPostgres()
     redis = await startRedis()
@@ -244,7 +245,7 @@ describe(`integration: SIGKILLed instances (seed ${SEED}, SEED=${SEED} to replay
   after(async () => {
     await redis?.stop()
     await server?.stop()
-    rmSync(dir, { recursive: true, force: true })
+    if (dir !== '') rmSync(dir, { recursive: true, force: true })
   })
 
   it('postgresStore: every effect exactly once, versions in order, every delivery 200, no 409s held by the dead', async () => {
