@@ -28,7 +28,8 @@ export {
 } from './core/codecs.js'
 export { compileDecoder, NO_MATCH, withFastPath, type FastPath, type NoMatch } from './core/compile.js'
 export { decodeWith, toFieldProblems } from './core/decode.js'
-export type { Claim, DeliveryKey, DeliveryStore, TransactionalStore } from './core/delivery.js'
+export type { AsyncDeliveryStore, Claim, DeliveryKey, DeliveryStore, TransactionalStore } from './core/delivery.js'
+export type { Later } from './core/later.js'
 export type { DeliveryInfo, StaleVersions } from './core/exactly-once.js'
 export type { HandOff, HandOffJob } from './core/hand-off.js'
 export type { FieldProblem, Problem, ProblemType } from './core/problem.js'
@@ -50,7 +51,7 @@ export type {
   WebhookRequest,
   WebhookResponse
 } from './core/types.js'
-export { memoryStore, DEFAULT_MAX_ENTRIES, type MemoryStoreOptions } from './stores/memory.js'
+export { memoryStore, DEFAULT_MAX_ENTRIES, type MemoryStore, type MemoryStoreOptions } from './stores/memory.js'
 export { redisStore, DEFAULT_REDIS_TIMEOUT_MS, type RedisScriptClient, type RedisStoreOptions } from './stores/redis.js'
 export {
   postgresStore,

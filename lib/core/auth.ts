@@ -57,8 +57,11 @@ export type WithoutAuthentication<Option extends string> = { readonly [K in Opti
 /** The options a scheme adds to a factory: its secrets, or an explicit, loudly named opt-out. */
 export type AuthOptions<Option extends string, Secret> = WithSecrets<Option, Secret> | WithoutAuthentication<Option>
 
+/** What a verifier answers for a request it accepts (one value, so accepting allocates nothing). */
+export const ACCEPTED: E.Either<Problem, void> = E.right(undefined)
+
 /** Accepts every request. Only reachable through `dangerouslyDisableAuthentication: true`. */
-export const noAuth: Verifier = { checkHeaders: () => E.right(undefined) }
+export const noAuth: Verifier = { checkHeaders: () => ACCEPTED }
 
 /** A header value as one string: Node joins repeated lines with ', ' (an array only arises for set-cookie). */
 export const headerValue = (headers: IncomingHttpHeaders, name: string): string | undefined => {
@@ -114,14 +117,19 @@ export const basicAuth = (): AuthScheme<'credentials', BasicCredentials> => ({
   },
   verifier: (credentials, partner) => {
     const secrets = credentials.map(({ username, password }) => digest(`${username}:${password}`))
+    // The header exactly as senders write it (`Basic ` and the base64 of `username:password`), hashed once here: a
+    // request that sends it is accepted after one hash of what it sent, without decoding anything. Any other spelling
+    // (`basic`, extra spaces) takes the full path, and is accepted or refused exactly as before.
+    const exactHeaders = credentials.map((c) => digest(basicAuthorization(c)))
     const challenge = { 'WWW-Authenticate': `Basic realm="${partner}", charset="UTF-8"` }
     return {
       checkHeaders: (headers) => {
         const header = headerValue(headers, 'authorization')
         if (header === undefined || header.trim() === '') return E.left(authMissing(challenge))
+        if (matchesAny(exactHeaders, header)) return ACCEPTED
         const decoded = decodeBasic(header)
         if (E.isLeft(decoded)) return E.left(authInvalid(challenge, decoded.left))
-        return matchesAny(secrets, decoded.right) ? E.right(undefined) : E.left(authInvalid(challenge))
+        return matchesAny(secrets, decoded.right) ? ACCEPTED : E.left(authInvalid(challenge))
       }
     }
   },
@@ -162,7 +170,7 @@ export const apiKeyAuth = (options: ApiKeyAuthOptions): AuthScheme<'apiKeys', st
         checkHeaders: (headers) => {
           const key = headerValue(headers, name)
           if (key === undefined || key === '') return E.left(authMissing(challenge))
-          return matchesAny(secrets, key) ? E.right(undefined) : E.left(authInvalid(challenge))
+          return matchesAny(secrets, key) ? ACCEPTED : E.left(authInvalid(challenge))
         }
       }
     },
@@ -194,7 +202,7 @@ export const bearerAuth = (): AuthScheme<'tokens', string> => ({
         if (header === undefined || header.trim() === '') return E.left(authMissing(challenge))
         const m = /^bearer +(\S+) *$/i.exec(header)
         if (m === null) return E.left(authInvalid(challenge, 'expected the Bearer authentication scheme'))
-        return matchesAny(secrets, m[1] ?? '') ? E.right(undefined) : E.left(authInvalid(challenge))
+        return matchesAny(secrets, m[1] ?? '') ? ACCEPTED : E.left(authInvalid(challenge))
       }
     }
   },

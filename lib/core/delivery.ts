@@ -1,3 +1,5 @@
+import type { Later } from './later.js'
+
 /**
  * Identifies one delivery for the exactly-once bookkeeping.
  *
@@ -27,23 +29,32 @@ export type Claim<Tx = undefined> =
 /**
  * Where the pipeline records which deliveries are in flight and which are done. Every method must be atomic on
  * its own (for Redis: one command or one Lua script), because several processes may share one store.
- * A rejected promise means the store is unreachable; the pipeline then answers 503 and calls no handler.
+ * A rejected promise (or a throw) means the store is unreachable; the pipeline then answers 503 and calls no handler.
+ * A store that can answer at once (in memory) returns its answer rather than a promise of it, so a request runs
+ * without a promise hop; `await` works on both.
  */
 export interface DeliveryStore<Tx = undefined> {
   /**
    * Atomically: if `d.key` is done, `done`; else if `d.scope` has an unexpired lease, `busy`; else take the lease
    * for `leaseMs` and return `claimed` with the scope's high-water version (if any is remembered).
    */
-  claim(d: DeliveryKey, leaseMs: number): Promise<Claim<Tx>>
+  claim(d: DeliveryKey, leaseMs: number): Later<Claim<Tx>>
   /**
    * Atomically: remember `d.key` as done for the store's retention window, raise the scope's high-water mark to
    * `d.version` (never lower it), and drop the lease if `token` still holds it.
    */
-  complete(d: DeliveryKey, token: string): Promise<void>
+  complete(d: DeliveryKey, token: string): Later<void>
   /** Drops the lease if `token` still holds it, so the partner's retry can claim again. Nothing is marked done. */
-  release(d: DeliveryKey, token: string): Promise<void>
+  release(d: DeliveryKey, token: string): Later<void>
   /** True only for a {@link TransactionalStore}. */
   readonly transactional?: boolean
+}
+
+/** A store that answers every call with a promise (Redis, Postgres, anything over a network). */
+export interface AsyncDeliveryStore<Tx = undefined> extends DeliveryStore<Tx> {
+  claim(d: DeliveryKey, leaseMs: number): Promise<Claim<Tx>>
+  complete(d: DeliveryKey, token: string): Promise<void>
+  release(d: DeliveryKey, token: string): Promise<void>
 }
 
 /**
@@ -52,7 +63,7 @@ export interface DeliveryStore<Tx = undefined> {
  * middleware then answers 200 only after `complete`, never retries a failed one (the partner's retry redoes the
  * work), and refuses `next()`-style routes, which answer before it could run.
  */
-export interface TransactionalStore<Tx> extends DeliveryStore<Tx> {
+export interface TransactionalStore<Tx> extends AsyncDeliveryStore<Tx> {
   readonly transactional: true
 }
 

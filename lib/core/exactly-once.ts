@@ -1,3 +1,4 @@
+import { andThen, isThenable, type Later } from './later.js'
 import { busy, storeUnavailable, type Problem } from './problem.js'
 import type { Claim, DeliveryKey, DeliveryStore } from './delivery.js'
 
@@ -37,41 +38,61 @@ export interface HeldClaim {
  */
 export const BUSY_RETRY_AFTER_MAX_MS = 5000
 
-/**
- * Claims `d` in `store`. A store failure fails closed (503, handler not called): the partner retries later and
- * nothing is lost, whereas handling without a claim could run the handler twice.
- */
-export const claimDelivery = async (
-  store: DeliveryStore<unknown>,
-  d: DeliveryKey,
-  leaseMs: number,
-  staleVersions: StaleVersions
-): Promise<ClaimStep> => {
-  let claim: Claim<unknown>
-  // Read before asking, so the lease is known to last at least until leaseEnds whenever the store starts it.
-  const leaseEnds = performance.now() + leaseMs
-  try {
-    claim = await store.claim(d, leaseMs)
-  } catch (error) {
-    return { kind: 'refuse', outcome: 'failed', problem: storeUnavailable(), error }
-  }
+/** The step for a store's answer to a claim asked at `leaseEnds - leaseMs`. */
+const stepFor = (store: DeliveryStore<unknown>, d: DeliveryKey, claim: Claim<unknown>, leaseEnds: number, staleVersions: StaleVersions): Later<ClaimStep> => {
   switch (claim.status) {
     case 'done':
-      return { kind: 'acknowledge', outcome: 'duplicate' }
+      return DUPLICATE
     case 'busy':
       return { kind: 'refuse', outcome: 'busy', problem: busy(Math.min(claim.retryAfterMs, BUSY_RETRY_AFTER_MAX_MS)) }
     case 'claimed': {
       const stale = d.version !== undefined && claim.highWater !== undefined && d.version < claim.highWater
       const held = { delivery: d, token: claim.token, stale, leaseEnds }
       if (!stale || staleVersions === 'deliver') return { kind: 'run', claim: held }
-      await release(store, held)
-      return { kind: 'acknowledge', outcome: 'stale' }
+      return andThen(release(store, held), () => STALE)
     }
   }
 }
 
+const DUPLICATE: ClaimStep = { kind: 'acknowledge', outcome: 'duplicate' }
+const STALE: ClaimStep = { kind: 'acknowledge', outcome: 'stale' }
+const unreachable = (error: unknown): ClaimStep => ({ kind: 'refuse', outcome: 'failed', problem: storeUnavailable(), error })
+
+/**
+ * Claims `d` in `store`: at once if the store answers at once. A store failure fails closed (503, handler not
+ * called): the partner retries later and nothing is lost, whereas handling without a claim could run the handler twice.
+ */
+export const claimDelivery = (store: DeliveryStore<unknown>, d: DeliveryKey, leaseMs: number, staleVersions: StaleVersions): Later<ClaimStep> => {
+  // Read before asking, so the lease is known to last at least until leaseEnds whenever the store starts it.
+  const leaseEnds = performance.now() + leaseMs
+  let claim: Later<Claim<unknown>>
+  try {
+    claim = store.claim(d, leaseMs)
+  } catch (error) {
+    return unreachable(error)
+  }
+  if (!isThenable(claim)) return stepFor(store, d, claim, leaseEnds, staleVersions)
+  return Promise.resolve(claim).then((answer) => stepFor(store, d, answer, leaseEnds, staleVersions), unreachable)
+}
+
 const COMPLETE_RETRY_FIRST_MS = 25
 const COMPLETE_RETRY_MAX_MS = 1000
+
+/** Runs a store call that may throw, answer at once or answer later; resolves to its error, or undefined. */
+const attempt = (call: () => Later<void>): Later<unknown> => {
+  let answer: Later<void>
+  try {
+    answer = call()
+  } catch (err) {
+    return failure(err)
+  }
+  return isThenable(answer) ? Promise.resolve(answer).then(() => undefined, failure) : undefined
+}
+
+// Undefined stands for success here, so a store that fails with `undefined` (or null) still fails.
+const failure = (err: unknown): unknown => err ?? new Error(`the store failed with ${String(err)}`)
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Records the delivery as done. Never throws: a completion that fails is retried until the lease ends. The handler's
@@ -80,25 +101,12 @@ const COMPLETE_RETRY_MAX_MS = 1000
  * on (a later retry may be handled again), which is still better than answering 5xx for work that was done: a 5xx
  * makes the retry run it again for sure. Returns the last error, if any, for `onOutcome`.
  */
-export const complete = async (store: DeliveryStore<unknown>, held: HeldClaim): Promise<unknown> => {
-  for (let wait = COMPLETE_RETRY_FIRST_MS; ; wait = Math.min(2 * wait, COMPLETE_RETRY_MAX_MS)) {
-    try {
-      await store.complete(held.delivery, held.token)
-      return undefined
-    } catch (err) {
-      // A transactional store's failed completion is final: its transaction is gone, the handler's writes with it.
-      if (store.transactional === true || performance.now() + wait >= held.leaseEnds) return err
-      await new Promise((resolve) => setTimeout(resolve, wait))
-    }
-  }
-}
+export const complete = (store: DeliveryStore<unknown>, held: HeldClaim, wait = COMPLETE_RETRY_FIRST_MS): Later<unknown> =>
+  andThen(attempt(() => store.complete(held.delivery, held.token)), (err) => {
+    // A transactional store's failed completion is final: its transaction is gone, the handler's writes with it.
+    if (err === undefined || store.transactional === true || performance.now() + wait >= held.leaseEnds) return err
+    return sleep(wait).then(() => complete(store, held, Math.min(2 * wait, COMPLETE_RETRY_MAX_MS)))
+  })
 
 /** Gives the claim back, so the partner's retry can claim again. Never throws: a lease not released expires by itself. */
-export const release = async (store: DeliveryStore<unknown>, held: HeldClaim): Promise<unknown> => {
-  try {
-    await store.release(held.delivery, held.token)
-    return undefined
-  } catch (err) {
-    return err
-  }
-}
+export const release = (store: DeliveryStore<unknown>, held: HeldClaim): Later<unknown> => attempt(() => store.release(held.delivery, held.token))

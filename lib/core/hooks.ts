@@ -1,11 +1,9 @@
+import { isThenable } from './later.js'
 import type { Logger } from './logger.js'
 
 // App hooks (`onReject`, `onOutcome`) must never change the answer a partner gets, nor crash the process: a 200
 // turned into a 500 makes the partner retry handled work, and an unhandled rejection ends a Node process. So a
 // hook's failure, thrown or as a rejected promise, is logged and goes no further.
-
-const isThenable = (u: unknown): u is PromiseLike<unknown> =>
-  typeof u === 'object' && u !== null && 'then' in u && typeof u.then === 'function'
 
 /** Calls `hook` with `value`; a throw or a rejection is logged as an error (by default, a process warning). */
 export const callHook = <T>(hook: ((value: T) => void | Promise<void>) | undefined, value: T, logger: Logger, name = 'hook'): void => {

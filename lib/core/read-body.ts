@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import * as E from 'fp-ts/lib/Either.js'
+import type { Later } from './later.js'
 import { malformed, tooLarge, unreadable, unsupportedMedia, type Problem } from './problem.js'
 
 /**
@@ -9,6 +10,12 @@ import { malformed, tooLarge, unreadable, unsupportedMedia, type Problem } from 
 export const checkContentType = (headers: IncomingHttpHeaders): E.Either<Problem, void> => {
   const header = headers['content-type']
   if (header === undefined) return E.left(unsupportedMedia('the Content-Type header is missing; send application/json'))
+  if (header !== 'application/json' && header !== 'application/json; charset=utf-8') return checkMediaType(header, headers)
+  return checkEncoding(headers)
+}
+
+/** The Content-Type parsed: a media type other than JSON, or a charset other than UTF-8, is refused. */
+const checkMediaType = (header: string, headers: IncomingHttpHeaders): E.Either<Problem, void> => {
   const [mediaType = '', ...params] = header.split(';')
   if (mediaType.trim().toLowerCase() !== 'application/json') {
     return E.left(unsupportedMedia('expected Content-Type application/json'))
@@ -20,39 +27,52 @@ export const checkContentType = (headers: IncomingHttpHeaders): E.Either<Problem
       return E.left(unsupportedMedia('only the utf-8 charset is accepted'))
     }
   }
+  return checkEncoding(headers)
+}
+
+const JSON_BODY: E.Either<Problem, void> = E.right(undefined)
+
+const checkEncoding = (headers: IncomingHttpHeaders): E.Either<Problem, void> => {
   const encoding = headers['content-encoding']?.trim().toLowerCase()
   // Compressed bodies are refused: decompressing them would let a small request expand past `limit` in memory.
   if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
     return E.left(unsupportedMedia('Content-Encoding is not supported; send the body uncompressed'))
   }
-  return E.right(undefined)
+  return JSON_BODY
 }
 
+const NO_BYTES = Buffer.alloc(0)
+
+/** The declared Content-Length, if it is a plain decimal number. */
+const declaredLength = (req: IncomingMessage): number | undefined => {
+  const declared = req.headers['content-length']
+  return declared !== undefined && /^[0-9]+$/.test(declared) ? Number(declared) : undefined
+}
+
+// The body is taken at 'end', not as soon as Content-Length bytes are in: Node's parser may still refuse what follows
+// them on the connection (spec/hostile: a Content-Length shorter than the body), and then its 400 is the answer.
 const readStream = (req: IncomingMessage, limit: number): Promise<E.Either<Problem, Buffer>> =>
   new Promise((resolve) => {
     if (req.destroyed) {
       resolve(E.left(unreadable('the connection closed before the body was read')))
       return
     }
-    const declared = req.headers['content-length']
-    // Refuse before reading when the sender announces too much (RFC 9110 §15.5.14).
-    if (declared !== undefined && /^[0-9]+$/.test(declared) && Number(declared) > limit) {
-      resolve(E.left(tooLarge(limit)))
-      return
-    }
-    const chunks: Buffer[] = []
+    // Most bodies arrive as one chunk, which is used as it is; only a body in several chunks is copied into one.
+    let first: Buffer | undefined
+    let more: Buffer[] | undefined
     let size = 0
     const finish = (result: E.Either<Problem, Buffer>): void => {
       req.off('data', onData).off('end', onEnd).off('error', onFailure).off('close', onFailure)
       // Past the limit we stop collecting; the rest of the stream is discarded by Node, never buffered.
       resolve(result)
     }
+    const onEnd = (): void => finish(E.right(more === undefined ? (first ?? NO_BYTES) : Buffer.concat(more, size)))
     const onData = (chunk: Buffer): void => {
       size += chunk.length
-      if (size > limit) finish(E.left(tooLarge(limit)))
-      else chunks.push(chunk)
+      if (size > limit) return finish(E.left(tooLarge(limit)))
+      if (first === undefined) first = chunk
+      else (more ??= [first]).push(chunk)
     }
-    const onEnd = (): void => finish(E.right(Buffer.concat(chunks, size)))
     const onFailure = (): void => finish(E.left(unreadable('the connection failed before the body was complete')))
     req.on('data', onData).on('end', onEnd).on('error', onFailure).on('close', onFailure)
   })
@@ -82,9 +102,10 @@ export type ReceivedBody = { readonly bytes: Uint8Array | string } | { readonly 
 
 /**
  * The request body. If a body parser already consumed the stream (`express.json()`, `express.raw()`,
- * `express.text()`), its result is used; otherwise the stream is read here, up to `limit` bytes.
+ * `express.text()`), its result is used; otherwise the stream is read here, up to `limit` bytes. A body that is
+ * already complete and buffered (the app awaited something before this middleware) is taken at once.
  */
-export const readBody = async (req: IncomingMessage & { body?: unknown }, limit: number): Promise<E.Either<Problem, ReceivedBody>> => {
+export const readBody = (req: IncomingMessage & { body?: unknown }, limit: number): Later<E.Either<Problem, ReceivedBody>> => {
   if (req.readableEnded) {
     const body = req.body
     if (Buffer.isBuffer(body) || typeof body === 'string') {
@@ -92,7 +113,14 @@ export const readBody = async (req: IncomingMessage & { body?: unknown }, limit:
     }
     return body === undefined ? E.left(malformed('the body is empty; send a JSON object')) : E.right({ parsed: body })
   }
-  return E.map((bytes: Buffer) => ({ bytes }))(await readStream(req, limit))
+  const declared = declaredLength(req)
+  // Refuse before reading when the sender announces too much (RFC 9110 §15.5.14).
+  if (declared !== undefined && declared > limit) return E.left(tooLarge(limit))
+  if (req.complete && req.readableFlowing !== true && req.readableLength <= limit) {
+    const buffered: unknown = req.read()
+    return E.right({ bytes: Buffer.isBuffer(buffered) ? buffered : NO_BYTES })
+  }
+  return readStream(req, limit).then(E.map((bytes: Buffer) => ({ bytes })))
 }
 
 /** The body as an unknown JSON value. */

@@ -1,3 +1,5 @@
+import type { Later } from './later.js'
+
 /** What {@link WebhookShutdown.close} did. */
 export interface ShutdownReport {
   /** Deliveries in flight that finished (completed or released by their own answer) before the deadline. */
@@ -24,7 +26,7 @@ export interface WebhookShutdown {
 /** One delivery in flight, from before its claim until it is settled. */
 export interface InFlight {
   /** Records how to give the claim back once it is held (the pipeline's release, which never throws). */
-  claimed(release: () => Promise<unknown>): void
+  claimed(release: () => Later<unknown>): void
   /** Unregisters the delivery: settled, or never claimed. */
   leave(): void
 }
@@ -52,7 +54,7 @@ const DEFAULT_TIMEOUT_MS = 10_000
  */
 export const webhookShutdown = (): WebhookShutdown & ShutdownTracker => {
   // Delivery -> how to release its claim (undefined while the claim is being asked for).
-  const inFlight = new Map<object, (() => Promise<unknown>) | undefined>()
+  const inFlight = new Map<object, (() => Later<unknown>) | undefined>()
   let closing = false
   let settled: () => void = () => undefined
   let finished = 0

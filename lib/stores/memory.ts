@@ -57,6 +57,13 @@ const resolveOptions = (options: MemoryStoreOptions) => {
   }
 }
 
+/** The memory store: every answer is given at once, never as a promise; a bad argument throws. */
+export interface MemoryStore extends DeliveryStore {
+  claim(d: DeliveryKey, leaseMs: number): Claim
+  complete(d: DeliveryKey, token: string): void
+  release(d: DeliveryKey, token: string): void
+}
+
 /**
  * A `DeliveryStore` in this process's memory: the default, right for a single instance. It cannot coordinate
  * several instances (each has its own memory) and forgets everything on restart; use `redisStore` for either.
@@ -64,7 +71,7 @@ const resolveOptions = (options: MemoryStoreOptions) => {
  * @example
  * const store = memoryStore({ max: 100_000 })
  */
-export const memoryStore = (options: MemoryStoreOptions = {}): DeliveryStore => {
+export const memoryStore = (options: MemoryStoreOptions = {}): MemoryStore => {
   const { max, ttlMs, now } = resolveOptions(options)
   // Done key -> expiry. Every entry lives exactly ttlMs from its (re)insertion and a Map iterates in insertion
   // order, so the first entry is both the next to expire and the oldest to evict: both are O(1) from the front.
@@ -122,38 +129,34 @@ export const memoryStore = (options: MemoryStoreOptions = {}): DeliveryStore => 
     if (leases.get(scope)?.token === token) leases.delete(scope)
   }
 
-  // Each operation runs to completion synchronously, which is what makes it atomic in one process; the promise is
-  // only the interface's shape. A throw (bad leaseMs, a throwing clock) becomes a rejection.
-  const atomically = <A>(operation: () => A): Promise<A> => new Promise((ok) => ok(operation()))
+  // Each operation runs to completion synchronously, which is what makes it atomic in one process, and answers at
+  // once (no promise), so the pipeline runs a request without a promise hop. A bad argument throws.
+  const claim = (d: DeliveryKey, leaseMs: number): Claim => {
+    const length = leaseLength(FACTORY, leaseMs)
+    const t = now()
+    if (isDone(d.key, t)) return DONE
+    const held = leases.get(d.scope)
+    if (held !== undefined && held.expiresAt > t) return { status: 'busy', retryAfterMs: Math.ceil(held.expiresAt - t) }
+    sweepLeases(t)
+    const token = randomUUID()
+    leases.set(d.scope, { token, expiresAt: t + length })
+    return { status: 'claimed', token, highWater: liveHighWater(d.scope, t), transaction: undefined }
+  }
 
-  const claim = (d: DeliveryKey, leaseMs: number): Promise<Claim> =>
-    atomically(() => {
-      const length = leaseLength(FACTORY, leaseMs)
-      const t = now()
-      if (isDone(d.key, t)) return DONE
-      const held = leases.get(d.scope)
-      if (held !== undefined && held.expiresAt > t) return { status: 'busy', retryAfterMs: Math.ceil(held.expiresAt - t) }
-      sweepLeases(t)
-      const token = randomUUID()
-      leases.set(d.scope, { token, expiresAt: t + length })
-      return { status: 'claimed', token, highWater: liveHighWater(d.scope, t), transaction: undefined }
-    })
+  const complete = (d: DeliveryKey, token: string): void => {
+    const version = markVersion(FACTORY, d.version)
+    const t = now()
+    remember(done, flat(d.key), t + ttlMs, t, (k) => done.delete(k))
+    if (version !== undefined) {
+      const current = liveHighWater(d.scope, t)
+      const scope = flat(d.scope)
+      remember(highWaterUntil, scope, t + ttlMs, t, forget)
+      highWater.set(scope, current !== undefined && current >= version ? current : version)
+    }
+    dropLease(d.scope, token)
+  }
 
-  const complete = (d: DeliveryKey, token: string): Promise<void> =>
-    atomically(() => {
-      const version = markVersion(FACTORY, d.version)
-      const t = now()
-      remember(done, flat(d.key), t + ttlMs, t, (k) => done.delete(k))
-      if (version !== undefined) {
-        const current = liveHighWater(d.scope, t)
-        const scope = flat(d.scope)
-        remember(highWaterUntil, scope, t + ttlMs, t, forget)
-        highWater.set(scope, current !== undefined && current >= version ? current : version)
-      }
-      dropLease(d.scope, token)
-    })
-
-  const release = (d: DeliveryKey, token: string): Promise<void> => atomically(() => dropLease(d.scope, token))
+  const release = (d: DeliveryKey, token: string): void => dropLease(d.scope, token)
 
   return Object.freeze({ claim, complete, release })
 }

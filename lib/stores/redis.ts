@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
-import type { Claim, DeliveryKey, DeliveryStore } from '../core/delivery.js'
+import type { AsyncDeliveryStore, Claim, DeliveryKey } from '../core/delivery.js'
 import { assertKnownKeys, assertOptionsObject, optionError, positiveInteger } from '../core/options.js'
 import { DEFAULT_RETENTION_MS, leaseLength, markVersion } from './options.js'
 
@@ -128,7 +128,7 @@ const resolveOptions = (options: RedisStoreOptions) => {
  * const client = new Redis(process.env.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
  * const store = redisStore({ client })
  */
-export const redisStore = (options: RedisStoreOptions): DeliveryStore => {
+export const redisStore = (options: RedisStoreOptions): AsyncDeliveryStore => {
   const { client, prefix, ttlMs, timeoutMs } = resolveOptions(options)
 
   const keysOf = (d: DeliveryKey) => {

@@ -181,6 +181,43 @@ describe('core/pipeline (delivery guarantees)', () => {
     expect(rejections, 'onReject sees every refused request').to.deep.equal(['webhook.store.unavailable'])
   })
 
+  it('fails closed with 503 when a store that answers at once throws instead of rejecting', async () => {
+    const throwing: DeliveryStore = {
+      claim: () => {
+        throw new Error('ECONNREFUSED')
+      },
+      complete: () => undefined,
+      release: () => undefined
+    }
+    const { app, calls, outcomes } = handlerApp({ store: throwing })
+    const res = await postDelivery(app, PATH, v(22), auth)
+    expect(res.status).to.equal(503)
+    expect(problemOf(res)).to.include({ type: 'webhook.store.unavailable' })
+    expect(calls).to.have.length(0)
+    expect(outcomes.map((o) => [o.outcome, o.status, String(o.error)])).to.deep.equal([['failed', 503, 'Error: ECONNREFUSED']])
+  })
+
+  it('keeps a delivery claimed when a store that answers at once throws on release, and says so in the outcome', async () => {
+    const store = memoryStore()
+    const leaky: DeliveryStore = {
+      claim: (d, leaseMs) => store.claim(d, leaseMs),
+      complete: (d, token) => store.complete(d, token),
+      release: () => {
+        throw new Error('release broke')
+      }
+    }
+    const { app, outcomes } = handlerApp({
+      store: leaky,
+      handler: () => {
+        throw new Error('handler broke')
+      }
+    })
+    const first = await postDelivery(app, PATH, v(22), auth)
+    const retry = await postDelivery(app, PATH, v(22), auth)
+    expect([first.status, retry.status]).to.deep.equal([500, 409])
+    expect(outcomes.map((o) => [o.outcome, o.status])).to.deep.equal([['failed', 500], ['busy', 409]])
+  })
+
   it('lets a later retry handle the event once the lease of a dead attempt expires', async () => {
     const store = memoryStore()
     // The first instance's handler hangs past its lease, as if its process had died mid-handler.

@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders, Server } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import type { DeliveryStore } from '../../lib/core/delivery.js'
+import type { Later } from '../../lib/core/later.js'
 import type { DeliveryInfo } from '../../lib/core/exactly-once.js'
 import type { Outcome } from '../../lib/core/types.js'
 import { aboutYouWebhooks } from '../../lib/partners/aboutyou/middleware.js'
@@ -74,15 +75,15 @@ const handle = async (seed: number, ledger: Ledger, req: { readonly headers: Inc
 
 /** `store`, counting the operations that rejected, so a run can show what the outage did. */
 const watched = (store: DeliveryStore, ledger: Ledger): DeliveryStore => {
-  const counted = <T>(operation: string, p: Promise<T>): Promise<T> =>
-    p.catch((err: unknown) => {
+  const counted = <T>(operation: string, run: () => Later<T>): Promise<T> =>
+    Promise.resolve().then(run).catch((err: unknown) => {
       ledger.storeFailures.set(operation, (ledger.storeFailures.get(operation) ?? 0) + 1)
       throw err
     })
   return {
-    claim: (d, leaseMs) => counted('claim', store.claim(d, leaseMs)),
-    complete: (d, token) => counted('complete', store.complete(d, token)),
-    release: (d, token) => counted('release', store.release(d, token))
+    claim: (d, leaseMs) => counted('claim', () => store.claim(d, leaseMs)),
+    complete: (d, token) => counted('complete', () => store.complete(d, token)),
+    release: (d, token) => counted('release', () => store.release(d, token))
   }
 }
 

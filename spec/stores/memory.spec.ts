@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import type { Claim, DeliveryStore } from '../../lib/core/delivery.js'
 import { memoryStore, type MemoryStoreOptions } from '../../lib/stores/memory.js'
-import { storeContract } from './store-contract.js'
+import { failureOf, storeContract } from './store-contract.js'
 
 const fakeClock = () => {
   let t = 1_700_000_000_000
@@ -88,13 +88,13 @@ describe('memoryStore', () => {
 
     it('refuses a non-object', fails('1mb', /^memoryStore: expected an options object/))
 
-    it('rejects (does not throw) when the injected clock throws', async () => {
+    it('fails the call with the injected clock\'s error when the clock throws', async () => {
       const store = memoryStore({
         now: () => {
           throw new Error('clock broke')
         }
       })
-      const error: unknown = await store.complete({ key: 'k', scope: 'k' }, 't').then(() => undefined, (e: unknown) => e)
+      const error: unknown = await failureOf(() => store.complete({ key: 'k', scope: 'k' }, 't'))
       expect(error).to.be.instanceOf(Error).with.property('message', 'clock broke')
     })
   })

@@ -1,6 +1,16 @@
 import { expect } from 'chai'
 import type { Claim, DeliveryKey, DeliveryStore } from '../../lib/core/delivery.js'
 
+/** What a store call failed with, thrown or as a rejection (a store may answer at once); undefined if it did not. */
+export const failureOf = async (call: () => unknown): Promise<unknown> => {
+  try {
+    await call()
+    return undefined
+  } catch (error) {
+    return error
+  }
+}
+
 /** What the contract needs from one store implementation. */
 export interface StoreSubject {
   /** A fresh store, sharing nothing with earlier ones, that remembers done keys and high-water marks for `ttlMs`. */
@@ -112,7 +122,7 @@ export const storeContract = (subject: () => StoreSubject, timing: ContractTimin
       const holder = expectClaimed(await store.claim(musement('a', 2), LONG_LEASE_MS))
       await store.release(musement('a', 1), stale.token)
       expect((await store.claim(musement('a', 3), LONG_LEASE_MS)).status).to.equal('busy')
-      const late: unknown = await store.complete(musement('a', 1), stale.token).then(() => undefined, (e: unknown) => e)
+      const late: unknown = await failureOf(() => store.complete(musement('a', 1), stale.token))
       expect((await store.claim(musement('a', 3), LONG_LEASE_MS)).status).to.equal('busy')
       if (options.transactional === true) {
         // The expired claim's transaction was rolled back with its writes: nothing is recorded, the key is claimable.
@@ -169,7 +179,7 @@ export const storeContract = (subject: () => StoreSubject, timing: ContractTimin
 
     it('rejects a claim with a lease that is not a positive number of ms', async () => {
       for (const leaseMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
-        const error: unknown = await store.claim(unversioned('m1'), leaseMs).then(() => undefined, (e: unknown) => e)
+        const error: unknown = await failureOf(() => store.claim(unversioned('m1'), leaseMs))
         expect(error).to.be.instanceOf(TypeError)
       }
       expectClaimed(await store.claim(unversioned('m1'), LONG_LEASE_MS))
@@ -177,7 +187,7 @@ export const storeContract = (subject: () => StoreSubject, timing: ContractTimin
 
     it('rejects a completion with a version that is not finite, changing nothing', async () => {
       const c = expectClaimed(await store.claim(musement('a', 1), LONG_LEASE_MS))
-      const error: unknown = await store.complete({ key: 'a:x', scope: 'a', version: Number.NaN }, c.token).then(() => undefined, (e: unknown) => e)
+      const error: unknown = await failureOf(() => store.complete({ key: 'a:x', scope: 'a', version: Number.NaN }, c.token))
       expect(error).to.be.instanceOf(TypeError)
       expect((await store.claim(musement('a', 2), LONG_LEASE_MS)).status).to.equal('busy')
       await store.complete(musement('a', 1), c.token)
