@@ -14,7 +14,7 @@ export interface HttpSettings {
   readonly rounds: number
 }
 
-export const HTTP_FULL: HttpSettings = { connections: 10, pipelining: 1, warmupSeconds: 3, seconds: 5, rounds: 3 }
+export const HTTP_FULL: HttpSettings = { connections: 10, pipelining: 1, warmupSeconds: 3, seconds: 5, rounds: 5 }
 export const HTTP_QUICK: HttpSettings = { connections: 10, pipelining: 1, warmupSeconds: 1, seconds: 2, rounds: 1 }
 
 /** The servers compared on one partner's bodies; the first is the baseline. */
@@ -22,19 +22,25 @@ export interface ServerSpec {
   readonly label: string
   readonly file: string
   readonly args: ReadonlyArray<string>
-  readonly role: 'baseline' | 'ours' | 'openapi' | 'ajv'
+  /** `baseline`, `express` and `node` are the references every row is compared with; they check nobody. */
+  readonly role: 'baseline' | 'express' | 'node' | 'ours' | 'openapi' | 'ajv'
   /** Extra environment for the server process (e.g. DATABASE_URL). */
   readonly env?: NodeJS.ProcessEnv
 }
 
 export const serversFor = (partner: Partner): ReadonlyArray<ServerSpec> => [
   { label: 'express.json() + 200 (baseline)', file: 'baseline.ts', args: [], role: 'baseline' },
+  { label: 'Express, no body parser, 200 (ceiling)', file: 'express-only.ts', args: [], role: 'express' },
+  { label: 'node:http alone, 200 (floor)', file: 'node-http.ts', args: [], role: 'node' },
   partner === 'musement'
     ? { label: 'musementOrderItem (Basic auth, memory store)', file: 'musement.ts', args: [], role: 'ours' }
     : { label: "aboutYouShipment('order_items.shipped') (X-API-Key, memory store)", file: 'aboutyou.ts', args: [], role: 'ours' },
   { label: 'express-openapi-validator (+ auth handler)', file: 'openapi.ts', args: [partner], role: 'openapi' },
   { label: 'ajv-compiled schema in a route (+ auth check)', file: 'ajv.ts', args: [partner], role: 'ajv' }
 ]
+
+/** The rows that only answer 200: what every other row is measured against. */
+export const isReference = (spec: ServerSpec): boolean => spec.role === 'baseline' || spec.role === 'express' || spec.role === 'node'
 
 let sequence = 0
 let current: autocannon.Instance | undefined
@@ -100,7 +106,7 @@ const preflight = async (server: BenchServer, spec: ServerSpec, partner: Partner
     if (got !== wanted) throw new Error(`${spec.label} on ${partner} bodies: ${what} answered ${got}, expected ${wanted}`)
   }
   await expect('a valid delivery', post(server.port, partner, bodyFor(partner)(++sequence), headers), 200)
-  if (spec.role === 'baseline') return
+  if (isReference(spec)) return
   await expect('an invalid body', post(server.port, partner, invalidBody(partner, ++sequence), headers), 400)
   const wrong = partner === 'musement' ? { ...headers, authorization: 'Basic d3Jvbmc6d3Jvbmc=' } : { ...headers, 'x-api-key': 'wrong' }
   await expect('wrong credentials', post(server.port, partner, bodyFor(partner)(++sequence), wrong), 401)

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { once } from 'node:events'
-import type { Express, Response } from 'express'
+import { createServer, type RequestListener } from 'node:http'
+import type { Response } from 'express'
 import { PARTNERS, partnerHeaders, type Partner } from '../bodies.js'
 
 // What every bench server shares: it listens on 127.0.0.1 (PORT, default 0 = any free port), tells the parent its
@@ -33,8 +34,9 @@ export const credentialCheck = (partner: Partner): ((value: unknown) => boolean)
 
 export const credentialHeader = (partner: Partner): string => (partner === 'musement' ? 'authorization' : 'x-api-key')
 
-export const listen = async (app: Express): Promise<void> => {
-  const server = app.listen(Number(process.env.PORT ?? '0'), '127.0.0.1')
+/** Serves `app` (an Express app, or a bare `node:http` listener) on 127.0.0.1. */
+export const listen = async (app: RequestListener): Promise<void> => {
+  const server = createServer(app).listen(Number(process.env.PORT ?? '0'), '127.0.0.1')
   await once(server, 'listening')
   const address = server.address()
   const port = typeof address === 'object' && address !== null ? address.port : undefined
