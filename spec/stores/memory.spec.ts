@@ -62,6 +62,32 @@ describe('memoryStore', () => {
     })
   })
 
+  describe('lease tokens', () => {
+    it('never gives two leases the same token, even in different stores', async () => {
+      const stores = [memoryStore(), memoryStore()]
+      const tokens = new Set<string>()
+      for (let i = 0; i < 1000; i++) {
+        const store = stores[i % 2] ?? expect.fail('two stores')
+        const d = { key: `k${i}`, scope: 's' }
+        const c = await store.claim(d, 1000)
+        if (c.status !== 'claimed') return expect.fail(`expected to claim ${d.key}, got ${c.status}`)
+        tokens.add(c.token)
+        await store.release(d, c.token)
+      }
+      expect(tokens.size).to.equal(1000)
+    })
+
+    it('ignores a token from another store\'s lease of the same scope', async () => {
+      const [a, b] = [memoryStore(), memoryStore()]
+      const fromA = await a.claim({ key: 'k1', scope: 's' }, 1000)
+      const fromB = await b.claim({ key: 'k1', scope: 's' }, 1000)
+      if (fromA.status !== 'claimed' || fromB.status !== 'claimed') return expect.fail('expected both to claim')
+      await b.release({ key: 'k1', scope: 's' }, fromA.token)
+      await b.complete({ key: 'k0', scope: 's' }, fromA.token)
+      expect((await b.claim({ key: 'k2', scope: 's' }, 1000)).status).to.equal('busy')
+    })
+  })
+
   describe('options', () => {
     const fails = (options: unknown, message: RegExp) => () => {
       // @ts-expect-error -- plain-JS callers can pass anything; the factory must say what is wrong
