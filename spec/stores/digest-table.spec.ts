@@ -33,10 +33,16 @@ type Op =
 
 const op = (keys: number): fc.Arbitrary<Op> =>
   fc.oneof(
-    { weight: 5, arbitrary: fc.record({ kind: fc.constant('put'), key: fc.nat(keys - 1), ttl: fc.integer({ min: 1, max: 400 }), value: fc.double({ noNaN: true }) }) },
+    {
+      weight: 5,
+      arbitrary: fc.record({ kind: fc.constant('put'), key: fc.nat(keys - 1), ttl: fc.integer({ min: 1, max: 400 }), value: fc.double({ noNaN: true }) })
+    },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('find'), key: fc.nat(keys - 1) }) },
     // Mostly small steps; sometimes a jump past every expiry, and sometimes back (a wall clock can go back).
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('elapse'), ms: fc.oneof(fc.integer({ min: 0, max: 20 }), fc.constant(1000), fc.integer({ min: -50, max: 0 })) }) }
+    {
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constant('elapse'), ms: fc.oneof(fc.integer({ min: 0, max: 20 }), fc.constant(1000), fc.integer({ min: -50, max: 0 })) })
+    }
   )
 
 describe('digestTable', () => {
