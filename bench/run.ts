@@ -151,7 +151,8 @@ const memorySection = async (targets: Targets): Promise<void> => {
   out()
   out('Keys are built the way the middleware builds them, from bodies decoded from JSON. Musement deliveries are each a')
   out('new order item, so each also leaves a version high-water mark; About You deliveries leave only the done key.')
-  out('"bare Map" holds the same keys in a `Map<key, expiry>`: the least an in-process store can use.')
+  out('"bare Map" holds the same keys in a `Map<key, expiry>`: what a store that keeps each key string would start from.')
+  out('Bytes are the V8 heap plus ArrayBuffer contents (typed arrays keep theirs outside the heap), both after GC.')
   out()
   out(table(
     ['deliveries', 'partner', 'key chars', 'memoryStore bytes/delivery', 'bare Map bytes/key', 'x bare Map', 'fill time'],

@@ -12,7 +12,7 @@ import { aboutYouBody, musementBody, PARTNERS, type Partner } from './bodies.js'
 import type { MemoryMessage, PostgresCycle, PostgresMessage, RedisMessage } from './results.js'
 
 // Child process, three modes:
-//   memory <entries> <partner>     (needs --expose-gc)  heap bytes per remembered delivery in memoryStore
+//   memory <entries> <partner>     (needs --expose-gc)  heap + ArrayBuffer bytes per remembered delivery in memoryStore
 //   redis <seconds>                (needs REDIS_URL)    claim + complete cycles per second through redisStore
 //   postgres <seconds> <on|off>    (needs DATABASE_URL) cycles per second through postgresStore, with the session's
 //                                                       synchronous_commit on (COMMIT waits for the WAL flush) or off
@@ -43,11 +43,14 @@ const deliver = async (store: DeliveryStore, d: DeliveryKey): Promise<void> => {
   await store.complete(d, claim.token)
 }
 
-const heapAfterGc = (): number => {
+// The heap plus ArrayBuffer backing stores: V8 keeps a typed array's contents outside the heap (memoryStore's
+// tables are typed arrays), so heapUsed alone would not count them.
+const memoryAfterGc = (): number => {
   const gc = globalThis.gc
   if (gc === undefined) throw new Error('run with --expose-gc')
   for (let i = 0; i < 3; i++) gc()
-  return process.memoryUsage().heapUsed
+  const { heapUsed, arrayBuffers } = process.memoryUsage()
+  return heapUsed + arrayBuffers
 }
 
 const memory = async (entries: number, partner: Partner): Promise<MemoryMessage> => {
@@ -55,7 +58,7 @@ const memory = async (entries: number, partner: Partner): Promise<MemoryMessage>
   const warm = memoryStore({ max: 1000 })
   for (let i = 0; i < 5000; i++) await deliver(warm, deliveryKey(partner, 1e12 + i))
 
-  let before = heapAfterGc()
+  let before = memoryAfterGc()
   const bare = new Map<string, number>()
   let keyChars = 0
   for (let i = 0; i < entries; i++) {
@@ -63,15 +66,15 @@ const memory = async (entries: number, partner: Partner): Promise<MemoryMessage>
     keyChars += d.key.length
     bare.set(d.key, Date.now() + 72 * 3_600_000)
   }
-  const bareMapBytes = (heapAfterGc() - before) / entries
+  const bareMapBytes = (memoryAfterGc() - before) / entries
   bare.clear()
 
-  before = heapAfterGc()
+  before = memoryAfterGc()
   const store = memoryStore({ max: entries })
   const started = performance.now()
   for (let i = 0; i < entries; i++) await deliver(store, deliveryKey(partner, i))
   const fillSeconds = (performance.now() - started) / 1000
-  const storeBytes = (heapAfterGc() - before) / entries
+  const storeBytes = (memoryAfterGc() - before) / entries
   // Keep the store reachable until after the measurement.
   await store.release(deliveryKey(partner, 0), 'none')
   return { type: 'memory', partner, entries, storeBytes, bareMapBytes, keyLength: keyChars / entries, fillSeconds }

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto'
 import type { Claim, DeliveryKey, DeliveryStore } from '../core/delivery.js'
 import { assertKnownKeys, assertOptionsObject, optionError, positiveInteger } from '../core/options.js'
+import { digest, digestTable } from './digest-table.js'
 import { DEFAULT_RETENTION_MS, leaseLength, markVersion } from './options.js'
 
 const FACTORY = 'memoryStore'
@@ -16,10 +16,14 @@ export interface MemoryStoreOptions {
 }
 
 /**
- * Measured on Node 20 with 1 M keys built like the middleware builds them (bench/RESULTS.md): 93 bytes of heap per
- * About You delivery, 256 per Musement delivery that also leaves its own high-water mark (a new order item each
- * time). So the default caps the store near 100-260 MB. That covers the full 72 h window at up to about 4 deliveries a second on average; above
- * that the oldest done keys are forgotten before their time, and a very late retry of one would run again.
+ * Measured on Node 20 with keys built like the middleware builds them (`npm run bench -- --only=memory`, heap plus
+ * typed-array contents after GC): at 1 M, 31 bytes per About You delivery and 71 per Musement delivery that also
+ * leaves its own high-water mark (a new order item each time); at 100 k, 40 and 91, the tables having grown by
+ * doubling. Re-completions and expired lookups leave holes that can grow a full table to a third above `max` slots
+ * (measured: 94 bytes per Musement delivery at 1 M), so the default caps the store near 30-95 MB, plus the old copy
+ * of a table for the moment it is rebuilt. That covers the full 72 h window at up to about 4 deliveries a second on
+ * average; above that the oldest done keys are forgotten before their time, and a very late retry of one would run
+ * again.
  */
 export const DEFAULT_MAX_ENTRIES = 1_000_000
 
@@ -28,19 +32,21 @@ const LEASE_SWEEP_MIN = 1024
 
 const DONE: Claim = Object.freeze({ status: 'done' })
 
-// A key built by concatenation (`${scope}:${version}`) is held by V8 as a tree of its pieces, the parsed body's
-// strings included, until its characters are read: reading one flattens it, and the garbage collector then drops
-// the tree (the trick of pino's flatstr). Measured with Musement keys made from decoded bodies (bench/RESULTS.md):
-// 229 bytes of heap per key left as built, 126 flattened. The char code is kept so the read is not optimized away.
-const flattened = { lastCharCode: 0 }
-const flat = (s: string): string => {
-  flattened.lastCharCode = s.charCodeAt(0)
-  return s
-}
+// Lease tokens are a count shared by every store in the process, so no two leases ever get the same token and a
+// holder whose lease expired can never complete or release the next holder's. A counter is cheaper than
+// randomUUID() and needs no secrecy: only code in this process ever sees a token. Numbers stay exact to 2^53,
+// which is 285 years of a million claims a second.
+let tokensIssued = 0
+const nextToken = (): string => (++tokensIssued).toString(36)
 
+// A lease also keeps the digests its claim computed, so that its own completion need not hash the same strings again
+// (a SHA-256 of a key takes about 0.3 µs here, a good part of a whole claim + complete).
 interface Lease {
   readonly token: string
   readonly expiresAt: number
+  readonly key: string
+  readonly keyDigest: string
+  readonly scopeDigest: string
 }
 
 const resolveOptions = (options: MemoryStoreOptions) => {
@@ -73,49 +79,23 @@ export interface MemoryStore extends DeliveryStore {
  */
 export const memoryStore = (options: MemoryStoreOptions = {}): MemoryStore => {
   const { max, ttlMs, now } = resolveOptions(options)
-  // Done key -> expiry. Every entry lives exactly ttlMs from its (re)insertion and a Map iterates in insertion
-  // order, so the first entry is both the next to expire and the oldest to evict: both are O(1) from the front.
-  // A bare number per key and no object per entry keeps a remembered delivery small (see DEFAULT_MAX_ENTRIES).
-  const done = new Map<string, number>()
-  // Scope -> highest completed version, and scope -> expiry (ordered like `done`). Two number maps, again to avoid
-  // an object per scope. The mark expires with the retention window: past it, a retry no longer reaches us either.
-  const highWater = new Map<string, number>()
-  const highWaterUntil = new Map<string, number>()
+  // Done keys and scopes' high-water marks, each remembered by its digest (see `digest` for why that is safe) in
+  // a table that drops the expired and, when full, the oldest first. Marks expire with the retention window too:
+  // past it, a retry no longer reaches us either.
+  const done = digestTable(max, false)
+  const highWater = digestTable(max, true)
   // Scope -> in-flight claim. Kept apart from done keys because a lease's length is per claim (the pipeline's
   // handler budget), and because these must never be evicted for room: that would let a second handler run.
   const leases = new Map<string, Lease>()
   let leaseSweepAt = LEASE_SWEEP_MIN
 
-  const forget = (scope: string): void => {
-    highWaterUntil.delete(scope)
-    highWater.delete(scope)
+  const liveHighWater = (scopeDigest: string, t: number): number | undefined => {
+    const slot = highWater.find(scopeDigest, t)
+    return slot === -1 ? undefined : highWater.valueAt(slot)
   }
 
-  // (Re)inserts at the back, after dropping what expired at the front and, when full, the oldest entry.
-  const remember = (until: Map<string, number>, key: string, expiresAt: number, t: number, evict: (k: string) => void): void => {
-    until.delete(key)
-    for (const [k, at] of until) {
-      if (at > t && until.size < max) break
-      evict(k)
-    }
-    until.set(key, expiresAt)
-  }
-
-  const liveHighWater = (scope: string, t: number): number | undefined => {
-    const until = highWaterUntil.get(scope)
-    if (until === undefined) return undefined
-    if (until > t) return highWater.get(scope)
-    forget(scope)
-    return undefined
-  }
-
-  const isDone = (key: string, t: number): boolean => {
-    const until = done.get(key)
-    if (until === undefined) return false
-    if (until > t) return true
-    done.delete(key)
-    return false
-  }
+  // Unversioned partners use the key as the scope: one digest serves both.
+  const scopeDigestOf = (d: DeliveryKey, keyDigest: string): string => (d.scope === d.key ? keyDigest : digest(d.scope))
 
   // Leases normally end by complete/release; this catches the abandoned ones, so the map stays near the number of
   // deliveries in flight. Sweeping again only once it has doubled keeps the cost amortized O(1) per claim.
@@ -134,24 +114,29 @@ export const memoryStore = (options: MemoryStoreOptions = {}): MemoryStore => {
   const claim = (d: DeliveryKey, leaseMs: number): Claim => {
     const length = leaseLength(FACTORY, leaseMs)
     const t = now()
-    if (isDone(d.key, t)) return DONE
+    const keyDigest = digest(d.key)
+    if (done.find(keyDigest, t) !== -1) return DONE
     const held = leases.get(d.scope)
     if (held !== undefined && held.expiresAt > t) return { status: 'busy', retryAfterMs: Math.ceil(held.expiresAt - t) }
     sweepLeases(t)
-    const token = randomUUID()
-    leases.set(d.scope, { token, expiresAt: t + length })
-    return { status: 'claimed', token, highWater: liveHighWater(d.scope, t), transaction: undefined }
+    const token = nextToken()
+    const scopeDigest = scopeDigestOf(d, keyDigest)
+    leases.set(d.scope, { token, expiresAt: t + length, key: d.key, keyDigest, scopeDigest })
+    return { status: 'claimed', token, highWater: liveHighWater(scopeDigest, t), transaction: undefined }
   }
 
   const complete = (d: DeliveryKey, token: string): void => {
     const version = markVersion(FACTORY, d.version)
     const t = now()
-    remember(done, flat(d.key), t + ttlMs, t, (k) => done.delete(k))
+    // A late completion (its lease expired or was taken over) is still recorded, so it hashes afresh.
+    const lease = leases.get(d.scope)
+    const own = lease !== undefined && lease.token === token && lease.key === d.key ? lease : undefined
+    const keyDigest = own?.keyDigest ?? digest(d.key)
+    done.put(keyDigest, t + ttlMs, 0, t)
     if (version !== undefined) {
-      const current = liveHighWater(d.scope, t)
-      const scope = flat(d.scope)
-      remember(highWaterUntil, scope, t + ttlMs, t, forget)
-      highWater.set(scope, current !== undefined && current >= version ? current : version)
+      const scopeDigest = own?.scopeDigest ?? scopeDigestOf(d, keyDigest)
+      const current = liveHighWater(scopeDigest, t)
+      highWater.put(scopeDigest, t + ttlMs, current !== undefined && current >= version ? current : version, t)
     }
     dropLease(d.scope, token)
   }

@@ -55,10 +55,61 @@ describe('memoryStore', () => {
       expect(c).to.include({ status: 'claimed', highWater: 1 })
     })
 
+    it('remembers exactly the newest `max` of many deliveries, with their scopes\' marks', async () => {
+      const store = memoryStore({ max: 3000 })
+      const item = (i: number) => ({ key: `musement:item-${i}:${i % 7}`, scope: `musement:item-${i}`, version: i % 7 })
+      for (let i = 0; i < 5000; i++) await completeNow(store, item(i).key, item(i).scope, item(i).version)
+      for (let i = 0; i < 5000; i++) {
+        const c = await store.claim(item(i), 1000)
+        expect(c.status, `delivery ${i}`).to.equal(i < 2000 ? 'claimed' : 'done')
+        if (c.status !== 'claimed') continue
+        await store.release(item(i), c.token)
+        const next = await store.claim({ ...item(i), key: `musement:item-${i}:next`, version: 7 }, 1000)
+        expect(next).to.include({ status: 'claimed', highWater: undefined })
+      }
+      const marked = await store.claim({ key: 'musement:item-4999:next', scope: 'musement:item-4999', version: 7 }, 1000)
+      expect(marked).to.include({ status: 'claimed', highWater: 4999 % 7 })
+    })
+
     it('never evicts a live lease to make room', async () => {
       const store = memoryStore({ max: 1 })
       for (const key of ['k1', 'k2', 'k3']) expect(await statusOf(store, key)).to.equal('claimed')
       for (const key of ['k1', 'k2', 'k3']) expect(await statusOf(store, key)).to.equal('busy')
+    })
+  })
+
+  describe('keys', () => {
+    it('tells apart keys that differ only in lone surrogates (which UTF-8 would turn into the same U+FFFD)', async () => {
+      const store = memoryStore()
+      await completeNow(store, 'k\ud800')
+      expect(await statusOf(store, 'k\ud800')).to.equal('done')
+      for (const other of ['k\udc00', 'k\ufffd', 'k']) expect(await statusOf(store, other)).to.equal('claimed')
+    })
+  })
+
+  describe('lease tokens', () => {
+    it('never gives two leases the same token, even in different stores', async () => {
+      const stores = [memoryStore(), memoryStore()]
+      const tokens = new Set<string>()
+      for (let i = 0; i < 1000; i++) {
+        const store = stores[i % 2] ?? expect.fail('two stores')
+        const d = { key: `k${i}`, scope: 's' }
+        const c = await store.claim(d, 1000)
+        if (c.status !== 'claimed') return expect.fail(`expected to claim ${d.key}, got ${c.status}`)
+        tokens.add(c.token)
+        await store.release(d, c.token)
+      }
+      expect(tokens.size).to.equal(1000)
+    })
+
+    it('ignores a token from another store\'s lease of the same scope', async () => {
+      const [a, b] = [memoryStore(), memoryStore()]
+      const fromA = await a.claim({ key: 'k1', scope: 's' }, 1000)
+      const fromB = await b.claim({ key: 'k1', scope: 's' }, 1000)
+      if (fromA.status !== 'claimed' || fromB.status !== 'claimed') return expect.fail('expected both to claim')
+      await b.release({ key: 'k1', scope: 's' }, fromA.token)
+      await b.complete({ key: 'k0', scope: 's' }, fromA.token)
+      expect((await b.claim({ key: 'k2', scope: 's' }, 1000)).status).to.equal('busy')
     })
   })
 
