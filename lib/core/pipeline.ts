@@ -106,7 +106,7 @@ interface Claimed<A> {
   readonly res: WebhookResponse
   readonly next: NextFunction
   readonly claim: HeldClaim
-  readonly report: Report
+  readonly report: Report | undefined
   /** Unregisters the delivery from the shutdown tracker once settled. */
   readonly leave: () => void
   readonly record: DeliveryRecord | undefined
@@ -172,10 +172,10 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     return E.isLeft(event) ? event : E.right({ event: event.right, wire: wire.right, body })
   }
 
-  const reporter =
-    (a: Arrival, key: string | undefined): Report =>
-    (o) => {
-      if (silent) return
+  // Undefined without a hook or telemetry: `report?.(...)` then builds no outcome at all.
+  const reporter = (a: Arrival, key: string | undefined): Report | undefined => {
+    if (silent) return undefined
+    return (o) => {
       const outcome = outcomeOf({ partner: spec.partner, key, durationMs: sinceMs(a.started), ...o })
       try {
         a.record?.end(outcome)
@@ -184,6 +184,7 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
       }
       callHook(onOutcome, outcome, logger, 'onOutcome hook')
     }
+  }
 
   const toRejection = (req: WebhookRequest<unknown>, p: Problem): Rejection => ({
     partner: spec.partner,
@@ -207,7 +208,7 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     // Refused while the body may still be arriving: read no more than a little of it after the answer.
     closeAfterAnswer(a.req)
     const refused = refuse(a, p)
-    reporter(a, undefined)({ outcome: 'rejected', status: p.status, type: p.type, ...refused })
+    reporter(a, undefined)?.({ outcome: 'rejected', status: p.status, type: p.type, ...refused })
   }
 
   // The decoded event's wire form, which a worker decodes with the same codec: the codec's own encoding where it has
@@ -215,7 +216,7 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
   const wireOf = (received: Received): unknown => (spec.codec instanceof t.Type ? spec.codec.encode(received.event) : received.wire)
 
   // Hand-off mode: answer once the queue has the delivery; a worker runs the handler later.
-  const deliverToQueue = async (a: Arrival, queue: HandOff, delivery: DeliveryKey, received: Received, report: Report): Promise<void> => {
+  const deliverToQueue = async (a: Arrival, queue: HandOff, delivery: DeliveryKey, received: Received, report: Report | undefined): Promise<void> => {
     const { body } = received
     const rawBody = 'bytes' in body ? { rawBody: typeof body.bytes === 'string' ? body.bytes : Buffer.from(body.bytes).toString('utf8') } : {}
     const job = { partner: spec.partner, ...delivery, event: wireOf(received), receivedAt: Date.now(), ...rawBody }
@@ -223,10 +224,10 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     if (step.kind === 'refuse') {
       const refused = refuse(a, step.problem)
       logger.error({ err: step.error, partner: spec.partner, key: delivery.key }, 'the delivery could not be queued: answered 503')
-      return report({ outcome: 'failed', status: step.problem.status, type: step.problem.type, ...refused, ...(step.error === undefined ? {} : { error: step.error }) })
+      return report?.({ outcome: 'failed', status: step.problem.status, type: step.problem.type, ...refused, ...(step.error === undefined ? {} : { error: step.error }) })
     }
     acknowledge(a.res, step.outcome)
-    report({ outcome: step.outcome, status: 200 })
+    report?.({ outcome: step.outcome, status: 200 })
   }
 
   // Only an answer of exactly 200 counts as handled; anything else gives the claim back, so the partner's retry runs again.
@@ -245,18 +246,16 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     return andThen(settle(d, handled), (storeError) => {
       const error = failure ?? storeError
       const timing = handlerMs === undefined ? {} : { handlerMs }
-      d.report({ outcome: handled ? 'processed' : 'failed', status, ...timing, ...(error === undefined ? {} : { error }) })
+      d.report?.({ outcome: handled ? 'processed' : 'failed', status, ...timing, ...(error === undefined ? {} : { error }) })
     })
   }
-
-  /** Runs `f` in the request's telemetry context, if there is one. */
-  const within = <T>(d: Claimed<A>, f: () => T): T => (d.record === undefined ? f() : d.record.within(f))
 
   const deliverToHandler = (d: Claimed<A>, handle: WebhookHandler<A>): Later<void> => {
     const started = performance.now()
     let result: unknown
     try {
-      result = within(d, () => handle(d.req.body, d.req, d.res, d.res.locals.webhook))
+      // In the request's telemetry context, if there is one, so the handler's own spans nest under the delivery's.
+      result = d.record === undefined ? handle(d.req.body, d.req, d.res, d.res.locals.webhook) : d.record.within(() => handle(d.req.body, d.req, d.res, d.res.locals.webhook))
     } catch (error) {
       return afterHandler(d, sinceMs(started), { error })
     }
@@ -273,7 +272,7 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     if (d.res.writableEnded) return settleByAnswer(d, d.res.statusCode, failure?.error, handlerMs)
     if (failure !== undefined) {
       return andThen(settle(d, false), () => {
-        d.report({ outcome: 'failed', status: 500, error: failure.error, handlerMs })
+        d.report?.({ outcome: 'failed', status: 500, error: failure.error, handlerMs })
         // The app's error handler answers (5xx), and the partner retries: only a 200 counts as received.
         d.next(asError(failure.error))
       })
@@ -283,11 +282,11 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
     return andThen(settle(d, true), (error) => {
       if (error !== undefined && store.transactional === true) {
         // The handler's writes were rolled back with the delivery record: a 200 would lose the event, so the partner retries.
-        d.report({ outcome: 'failed', status: 500, handlerMs, error })
+        d.report?.({ outcome: 'failed', status: 500, handlerMs, error })
         return d.next(asError(error))
       }
       acknowledge(d.res, 'processed')
-      d.report({ outcome: 'processed', status: d.res.statusCode, handlerMs, ...(error === undefined ? {} : { error }) })
+      d.report?.({ outcome: 'processed', status: d.res.statusCode, handlerMs, ...(error === undefined ? {} : { error }) })
     })
   }
 
@@ -297,20 +296,21 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
   const deliverToRoute = (d: Claimed<A>): void => {
     const started = performance.now()
     whenAnswered(d.res, (status) => void settleByAnswer(d, status, undefined, sinceMs(started)))
-    within(d, () => d.next())
+    if (d.record === undefined) d.next()
+    else d.record.within(() => d.next())
   }
 
   // What the claim decided: answer at once (duplicate, stale, busy, store down), or run the delivery.
-  const afterClaim = (a: Arrival, event: A, delivery: DeliveryKey, report: Report, step: ClaimStep, flight: InFlight | undefined): Later<void> => {
+  const afterClaim = (a: Arrival, event: A, delivery: DeliveryKey, report: Report | undefined, step: ClaimStep, flight: InFlight | undefined): Later<void> => {
     if (step.kind !== 'run') flight?.leave()
     if (step.kind === 'acknowledge') {
       acknowledge(a.res, step.outcome)
-      return report({ outcome: step.outcome, status: 200 })
+      return report?.({ outcome: step.outcome, status: 200 })
     }
     if (step.kind === 'refuse') {
       const refused = refuse(a, step.problem)
       if (step.error !== undefined) logger.error({ err: step.error, partner: spec.partner, key: delivery.key }, 'the delivery store is unreachable: answered 503')
-      return report({ outcome: step.outcome, status: step.problem.status, type: step.problem.type, ...refused, ...(step.error === undefined ? {} : { error: step.error }) })
+      return report?.({ outcome: step.outcome, status: step.problem.status, type: step.problem.type, ...refused, ...(step.error === undefined ? {} : { error: step.error }) })
     }
     const { claim } = step
     a.res.locals.webhook = { partner: spec.partner, key: delivery.key, stale: claim.stale }
