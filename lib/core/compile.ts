@@ -147,7 +147,12 @@ const combinator = (codec: Codec, g: Gen, covered: boolean): string | undefined 
   if (codec instanceof t.ExactType) {
     const props = propsOf(codec.type)
     if (props === undefined || !plainProps(props)) return undefined
-    return emit.exact(g, codec.type, props, { covered, closed: coverProps(codec.type) !== undefined })
+    // Closed: the inner codec reads props only, all of them among the exact's own. io-ts's getProps skips an exact
+    // member of an intersection, so an exact around one (which io-ts's types refuse, but JavaScript can build)
+    // strips that member's keys: not closed.
+    const inner = coverProps(codec.type)
+    const closed = inner !== undefined && Object.keys(inner).every((k) => hasOwn(props, k))
+    return emit.exact(g, codec.type, props, { covered, closed })
   }
   if (codec instanceof t.IntersectionType) return emit.intersection(g, codec.types, covered, g.json ? disjointProps(codec.types) : undefined)
   if (codec instanceof t.UnionType) return emit.union(g, codec.types)
