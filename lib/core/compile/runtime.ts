@@ -51,15 +51,17 @@ const isContainer = (u: unknown): u is Record<string, unknown> => typeof u === '
  * their own keys other than indices (JSON.parse makes none) are not looked at.
  */
 export const walk = (value: object): boolean => {
-  const stack: object[] = [value]
-  for (let v = stack.pop(); v !== undefined; v = stack.pop()) {
+  // The stack is made only for a value with a container inside: most values walked are flat (About You's
+  // `custom_data: {}` on every item), and an array per item is garbage a large body need not make.
+  let stack: object[] | undefined
+  for (let v: object | undefined = value; v !== undefined; v = stack?.pop()) {
     if (Array.isArray(v)) {
       const items: unknown[] = v
       for (let i = 0; i < items.length; i++) {
         const child = items[i]
         if (child === 0) {
           if (1 / child < 0) items[i] = 0
-        } else if (isContainer(child)) stack.push(child)
+        } else if (isContainer(child)) (stack ??= []).push(child)
       }
     } else if (isContainer(v)) {
       for (const key in v) {
@@ -69,7 +71,7 @@ export const walk = (value: object): boolean => {
         const child = v[key]
         if (child === 0) {
           if (1 / child < 0) v[key] = 0
-        } else if (isContainer(child)) stack.push(child)
+        } else if (isContainer(child)) (stack ??= []).push(child)
       }
     }
   }
