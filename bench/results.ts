@@ -10,12 +10,19 @@ export type Timing = t.TypeOf<typeof Timing>
 export const DecodePair = t.type({ body: t.string, codecName: t.string, codec: Timing, ajv: Timing })
 export type DecodePair = t.TypeOf<typeof DecodePair>
 
-/** One size: `codec` is io-ts's decode, `pipeline` decodeWith, `compiled` compileDecoder alone, `prepare` prepareJson alone. */
+/**
+ * One size: `codec` is io-ts's decode, `pipeline` decodeWith, `compiled` compileDecoder alone, `prepare` prepareJson
+ * alone (the walk decodeWith ran before every decode until issue 16; now only on a refused body).
+ */
 export const DecodeSize = t.type({ items: t.number, bytes: t.number, codec: Timing, pipeline: Timing, compiled: Timing, prepare: Timing, ajv: Timing })
 export type DecodeSize = t.TypeOf<typeof DecodeSize>
 
-/** `sizes`: About You bodies of n items; `musementSizes`: n Musement bodies of one item each. */
-export const DecodeMessage = t.type({ type: t.literal('decode'), pairs: t.array(DecodePair), sizes: t.array(DecodeSize), musementSizes: t.array(DecodeSize) })
+/** One partner's sizes: `partner` names it, `note` says what n items are (one body of n, or n bodies) and what runs. */
+export const DecodeSeries = t.type({ partner: t.string, note: t.string, sizes: t.array(DecodeSize) })
+export type DecodeSeries = t.TypeOf<typeof DecodeSeries>
+
+/** `series`: About You, Musement and user-defined partners at 1 to 10,000 items. */
+export const DecodeMessage = t.type({ type: t.literal('decode'), pairs: t.array(DecodePair), series: t.array(DecodeSeries) })
 export type DecodeMessage = t.TypeOf<typeof DecodeMessage>
 
 export const MemoryMessage = t.type({

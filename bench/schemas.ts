@@ -25,9 +25,12 @@ const musementSchema = (): Record<string, unknown> => {
   return schema
 }
 
-/** An ajv validator of the partner's body schema; `allErrors` off, as a fast hand-rolled check would have it. */
-export const ajvValidator = (partner: Partner): ValidateFunction => {
+/** An ajv validator of `schema`; `allErrors` off, as a fast hand-rolled check would have it. */
+export const ajvOf = (schema: object): ValidateFunction => {
   const ajv = new Ajv2020.default({ allErrors: false })
   addFormats.default(ajv)
-  return ajv.compile(partner === 'musement' ? musementSchema() : aboutYouSchema())
+  return ajv.compile(schema)
 }
+
+/** An ajv validator of the partner's body schema. */
+export const ajvValidator = (partner: Partner): ValidateFunction => ajvOf(partner === 'musement' ? musementSchema() : aboutYouSchema())

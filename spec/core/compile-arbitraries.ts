@@ -306,3 +306,74 @@ export const nearMiss = (valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> =>
 /** Whether `value` holds an own `__proto__` key anywhere. */
 export const hasProtoKey = (value: unknown): boolean =>
   isObject(value) && Object.entries(value).some(([k, v]) => k === '__proto__' || hasProtoKey(v))
+
+// ---- Hostile edits: `__proto__` keys and `-0` anywhere ----
+
+const getAt = (root: unknown, path: Path): unknown => {
+  let v = root
+  for (const key of path) v = isObject(v) ? Object.entries(v).find(([k]) => k === String(key))?.[1] : undefined
+  return v
+}
+
+/** A copy of `value` with every `0` turned into `-0`. */
+const negateZeros = (value: unknown): unknown =>
+  value === 0
+    ? -0
+    : Array.isArray(value)
+      ? value.map(negateZeros)
+      : isObject(value)
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, negateZeros(v)]))
+        : value
+
+// Values to hide things in, parsed from JSON text so each is a fresh object with own `__proto__` keys as JSON.parse
+// makes them (`-0` parses to -0).
+const hiding = fc
+  .constantFrom(
+    '{"__proto__":1}',
+    '{"__proto__":{"isAdmin":true}}',
+    '{"a":{"__proto__":{"x":1}}}',
+    '[{"__proto__":null}]',
+    '[1,[2,{"b":{"__proto__":[]}}]]',
+    '-0',
+    '[-0]',
+    '{"z":-0}',
+    '{"a":[1,{"b":-0}],"c":{"d":{"e":-0}}}',
+    '{"__proto__":-0,"y":-0}',
+    '{"ok":true,"n":0}'
+  )
+  .map((text): unknown => JSON.parse(text))
+
+type Hostile = readonly ['proto' | 'extra' | 'zero' | 'append', Path, unknown]
+
+/**
+ * A value (valid, or a near miss) with one to three hostile edits: an own `__proto__` key added to an object, an
+ * unknown key whose value hides a `__proto__` key or a `-0`, a value replaced by `-0`, or an item appended to an
+ * array; and sometimes every `0` in it turned into `-0`. Covers the parts a codec keeps, reads, passes through
+ * unread and drops.
+ */
+export const hostile = (valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> =>
+  fc
+    .oneof({ arbitrary: valid, weight: 2 }, { arbitrary: nearMiss(valid), weight: 1 })
+    .chain((value) => {
+      const paths = pathsOf(value)
+      const objects = paths.filter((p) => { const v = getAt(value, p); return isObject(v) && !Array.isArray(v) })
+      const arrays = paths.filter((p) => Array.isArray(getAt(value, p)))
+      const edits: Array<fc.Arbitrary<Hostile>> = [fc.tuple(fc.constant('zero' as const), fc.constantFrom(...paths), fc.constant(-0))]
+      if (objects.length > 0) {
+        edits.push(fc.tuple(fc.constant('proto' as const), fc.constantFrom(...objects), hiding))
+        edits.push(fc.tuple(fc.constant('extra' as const), fc.constantFrom(...objects), hiding))
+      }
+      if (arrays.length > 0) edits.push(fc.tuple(fc.constant('append' as const), fc.constantFrom(...arrays), hiding))
+      return fc.tuple(fc.array(fc.oneof(...edits), { minLength: 1, maxLength: 3 }), fc.boolean()).map(([list, negate]) =>
+        list.reduce<unknown>(
+          (v, [action, path, x]) => {
+            if (action === 'zero') return setAt(v, path, x)
+            if (action === 'proto') return setAt(v, [...path, '__proto__'], x)
+            if (action === 'extra') return setAt(v, [...path, 'x_extra'], x)
+            const items = getAt(v, path)
+            return Array.isArray(items) ? setAt(v, path, [...items, x]) : v
+          },
+          negate ? negateZeros(value) : value
+        )
+      )
+    })

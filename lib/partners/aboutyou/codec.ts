@@ -1,6 +1,7 @@
 import * as t from 'io-ts'
 import { DateTimeFromRfc3339, PositiveInteger, SafeInteger } from '../../core/codecs.js'
-import { compileDecoder, NO_MATCH, withFastPath, type FastPath } from '../../core/compile.js'
+import { compileDecoder, compileJsonDecoder, NO_MATCH, withFastPath, type FastPath } from '../../core/compile.js'
+import { withJsonFastPath } from '../../core/compile/fast-path.js'
 import { describeValue } from '../../core/decode.js'
 
 // Sources: the About You Sellers Center OpenAPI 3.1 documents `aboutyou-order-items-{shipped,cancelled,returned}`.
@@ -135,6 +136,13 @@ const COMPILED: { readonly [K in AboutYouEventName]: FastPath<t.TypeOf<EnvelopeC
   'order_items.returned': compileDecoder(AboutYouOrderItemsReturned)
 }
 
+// The same for parsed JSON bodies (decodeWith): no `__proto__` key anywhere, no `-0` kept.
+const COMPILED_JSON: { readonly [K in AboutYouEventName]: FastPath<t.TypeOf<EnvelopeC<K>>> } = {
+  'order_items.shipped': compileJsonDecoder(AboutYouOrderItemsShipped),
+  'order_items.cancelled': compileJsonDecoder(AboutYouOrderItemsCancelled),
+  'order_items.returned': compileJsonDecoder(AboutYouOrderItemsReturned)
+}
+
 // The event's codec takes over this location, so 400 problems name it here and the pointer skips its member indices.
 const takeOver = (c: t.Context, codec: t.Decoder<unknown, unknown>, u: unknown): t.Context =>
   t.appendContext(c.slice(0, -1), c[c.length - 1]?.key ?? '', codec, u)
@@ -169,10 +177,14 @@ export const aboutYouEventCodec = <N extends AboutYouEventName>(
     },
     (a) => EVENT_CODECS[a.event].encode(a)
   )
-  // The same dispatch on `event`, then the compiled envelope of that event.
-  return withFastPath(byEvent, (u) => {
-    if (!t.UnknownRecord.is(u)) return NO_MATCH
-    const event = u['event']
-    return isExpected(event) ? COMPILED[event](u) : NO_MATCH
-  })
+  // The same dispatch on `event`, then the compiled envelope of that event; for decodeWith, its JSON-mode form, so
+  // the body is checked for `__proto__` and `-0` as the envelope decodes it rather than walked first.
+  const dispatch =
+    (compiled: typeof COMPILED): FastPath<AboutYouEvent<N>> =>
+    (u) => {
+      if (!t.UnknownRecord.is(u)) return NO_MATCH
+      const event = u['event']
+      return isExpected(event) ? compiled[event](u) : NO_MATCH
+    }
+  return withJsonFastPath(withFastPath(byEvent, dispatch(COMPILED)), dispatch(COMPILED_JSON))
 }
