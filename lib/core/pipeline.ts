@@ -90,6 +90,14 @@ const errorData = (err: unknown, depth = 0): unknown => {
 const outcomeOf = (o: Outcome): Outcome =>
   Object.defineProperty(o, 'toJSON', { value: () => ({ ...o, ...(o.error === undefined ? {} : { error: errorData(o.error) }) }) })
 
+/**
+ * Puts the decoded event in `req.body`. A plain assignment: `Object.assign` onto a request whose prototype Express
+ * swapped took a slow path, a microsecond per request in the profile.
+ */
+function putBody<A>(req: WebhookRequest<unknown>, event: A): asserts req is WebhookRequest<A> {
+  req.body = event
+}
+
 /** One request, from its arrival. */
 interface Arrival {
   readonly req: WebhookRequest<unknown>
@@ -269,7 +277,9 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
   const afterHandler = (d: Claimed<A>, handlerMs: number, failure: { readonly error: unknown } | undefined): Later<void> => {
     // A handler that answered itself decides by its status, as a route does: an answer already sent wins over a
     // later throw, because the partner acts on the answer.
-    if (d.res.writableEnded) return settleByAnswer(d, d.res.statusCode, failure?.error, handlerMs)
+    const { res } = d
+    const answering = res.headersSent
+    if (answering && res.writableEnded) return settleByAnswer(d, res.statusCode, failure?.error, handlerMs)
     if (failure !== undefined) {
       return andThen(settle(d, false), () => {
         d.report?.({ outcome: 'failed', status: 500, error: failure.error, handlerMs })
@@ -277,7 +287,7 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
         d.next(asError(failure.error))
       })
     }
-    if (d.res.headersSent) return whenAnswered(d.res, (status) => void settleByAnswer(d, status, undefined, handlerMs))
+    if (answering) return whenAnswered(res, (status) => void settleByAnswer(d, status, undefined, handlerMs))
     // Recorded before answering, so a retry racing the 200 is already a duplicate.
     return andThen(settle(d, true), (error) => {
       if (error !== undefined && store.transactional === true) {
@@ -324,7 +334,9 @@ export const createWebhookMiddleware = <A>(spec: PartnerSpec<A>, options: Resolv
       }
       flight.claimed(() => release(store, claim))
     }
-    const claimed: Claimed<A> = { req: Object.assign(a.req, { body: event }), res: a.res, next: a.next, claim, report, leave: flight?.leave ?? noop, record: a.record }
+    const { req } = a
+    putBody(req, event)
+    const claimed: Claimed<A> = { req, res: a.res, next: a.next, claim, report, leave: flight?.leave ?? noop, record: a.record }
     return handler === undefined ? deliverToRoute(claimed) : deliverToHandler(claimed, handler)
   }
 

@@ -116,11 +116,22 @@ export const readBody = (req: IncomingMessage & { body?: unknown }, limit: numbe
   const declared = declaredLength(req)
   // Refuse before reading when the sender announces too much (RFC 9110 §15.5.14).
   if (declared !== undefined && declared > limit) return E.left(tooLarge(limit))
-  if (req.complete && req.readableFlowing !== true && req.readableLength <= limit) {
-    const buffered: unknown = req.read()
-    return E.right({ bytes: Buffer.isBuffer(buffered) ? buffered : NO_BYTES })
-  }
-  return readStream(req, limit).then(E.map((bytes: Buffer) => ({ bytes })))
+  if (isBuffered(req, limit)) return takeBuffered(req)
+  // A body sent in the packet of its headers is parsed right after them, in this same turn of the event loop: taken
+  // at the end of the turn (setImmediate) it is read at once, which costs less than streaming it through listeners.
+  // A body still arriving then (a large one, a slow sender) is streamed.
+  return new Promise((resolve) => {
+    setImmediate(() => resolve(isBuffered(req, limit) ? takeBuffered(req) : readStream(req, limit).then(E.map((bytes: Buffer) => ({ bytes })))))
+  })
+}
+
+/** The whole body has arrived and waits, unread, in the stream's buffer (no one else is reading it). */
+const isBuffered = (req: IncomingMessage, limit: number): boolean =>
+  req.complete && !req.destroyed && req.readableFlowing !== true && req.readableLength <= limit
+
+const takeBuffered = (req: IncomingMessage): E.Either<Problem, ReceivedBody> => {
+  const buffered: unknown = req.read()
+  return E.right({ bytes: Buffer.isBuffer(buffered) ? buffered : NO_BYTES })
 }
 
 /** The body as an unknown JSON value. */
