@@ -14,7 +14,7 @@ export interface HttpSettings {
   readonly rounds: number
 }
 
-export const HTTP_FULL: HttpSettings = { connections: 10, pipelining: 1, warmupSeconds: 3, seconds: 5, rounds: 5 }
+export const HTTP_FULL: HttpSettings = { connections: 10, pipelining: 1, warmupSeconds: 3, seconds: 5, rounds: 7 }
 export const HTTP_QUICK: HttpSettings = { connections: 10, pipelining: 1, warmupSeconds: 1, seconds: 2, rounds: 1 }
 
 /** The servers compared on one partner's bodies; the first is the baseline. */
