@@ -1,7 +1,6 @@
 import { expect } from 'chai'
 import type { Queue, Worker } from 'bullmq'
 import * as E from 'fp-ts/lib/Either.js'
-import type { Redis } from 'ioredis'
 import type { DeliveryStore } from '../../lib/core/delivery.js'
 import type { Outcome, WebhookOptions } from '../../lib/core/types.js'
 import { bullmqHandOff } from '../../lib/handoff/bullmq.js'
@@ -27,10 +26,11 @@ import {
   ITEM,
   musement,
   PATH,
+  redisPerSuite,
   waitFor,
   workerConnection
 } from '../helpers/handoff.js'
-import { startRedis, type TestRedis } from '../helpers/redis-server.js'
+import { startRedis } from '../helpers/redis-server.js'
 
 // The HTTP side of hand-off mode against a real Redis and BullMQ: what the partner is answered, and which jobs exist.
 
@@ -38,26 +38,11 @@ const jobIdOf = (version: number, item = ITEM) => handOffJobId('musement', `muse
 
 describe('handoff/bullmq (hand-off mode of the middleware)', function () {
   this.timeout(30_000)
-  let redis: TestRedis | undefined
-  let client: Redis | undefined
-  const cleanups: Array<() => Promise<unknown>> = []
-
-  before(async () => {
-    redis = await startRedis()
-    client = await connectClient(redis.url)
-  })
-
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-  })
-
-  after(async () => {
-    client?.disconnect()
-    await redis?.stop()
-  })
+  const suite = redisPerSuite()
+  const { cleanups } = suite
 
   const setup = (options: Partial<WebhookOptions<MusementOrderItemEvent>> = {}) => {
-    if (client === undefined) throw new Error('redis did not start')
+    const { client } = suite.current()
     const queue = handOffQueue(freshQueueName('http'), client)
     cleanups.push(() => queue.obliterate({ force: true }).then(() => queue.close()))
     const store = redisStore({ client, prefix: `${queue.name}:` })
@@ -70,7 +55,7 @@ describe('handoff/bullmq (hand-off mode of the middleware)', function () {
   const jobsIn = async (queue: Queue<HandOffJobData>) => (await queue.getJobs()).map((j) => j.id)
 
   const startWorker = (queue: Queue<HandOffJobData>, store: DeliveryStore, handler: (e: MusementOrderItemEvent) => Promise<void> | void): Worker => {
-    if (redis === undefined) throw new Error('redis did not start')
+    const { redis } = suite.current()
     const worker = startHandOffWorker({ queue: queue.name, connection: workerConnection(redis.url), codec: MusementOrderItem, store, handler })
     cleanups.push(() => worker.close())
     return worker
@@ -159,7 +144,7 @@ describe('handoff/bullmq (hand-off mode of the middleware)', function () {
   })
 
   it('answers 503 webhook.queue.unavailable while the queue cannot take the job, and queues the retry once it can', async () => {
-    if (redis === undefined || client === undefined) return expect.fail('redis did not start')
+    suite.current()
     const queueRedis = await startRedis()
     cleanups.push(() => queueRedis.stop())
     const queueClient = await connectClient(queueRedis.url)
@@ -199,7 +184,7 @@ describe('handoff/bullmq (hand-off mode of the middleware)', function () {
   })
 
   it('answers 503 webhook.store.unavailable without a job while the store cannot be reached', async () => {
-    if (client === undefined) return expect.fail('redis did not start')
+    suite.current()
     const storeRedis = await startRedis()
     cleanups.push(() => storeRedis.stop())
     const storeClient = await connectClient(storeRedis.url)
@@ -212,7 +197,7 @@ describe('handoff/bullmq (hand-off mode of the middleware)', function () {
   })
 
   it('keeps the raw body out of the job when a body parser left only an object, and queues it all the same', async () => {
-    if (client === undefined) return expect.fail('redis did not start')
+    const { client } = suite.current()
     const queue = handOffQueue(freshQueueName('parsed'), client)
     cleanups.push(() => queue.obliterate({ force: true }).then(() => queue.close()))
     const app = express()
@@ -223,7 +208,7 @@ describe('handoff/bullmq (hand-off mode of the middleware)', function () {
   })
 
   it("queues About You events from aboutYouShipment([...events], { handOff }) in their own wire form", async () => {
-    if (client === undefined) return expect.fail('redis did not start')
+    const { client } = suite.current()
     const queue = handOffQueue(freshQueueName('aboutyou'), client)
     cleanups.push(() => queue.obliterate({ force: true }).then(() => queue.close()))
     const app = express()

@@ -1,6 +1,5 @@
 import { expect } from 'chai'
 import type { Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
 import { bullmqHandOff } from '../../lib/handoff/bullmq.js'
 import { handOffJobId, type HandOffJobData } from '../../lib/handoff/job.js'
 import { listDeadLetters, replayDeadLetters } from '../../lib/handoff/replay.js'
@@ -10,8 +9,7 @@ import { musementOrderItem } from '../../lib/partners/musement/middleware.js'
 import { redisStore } from '../../lib/stores/redis.js'
 import { jsonOf, postDelivery } from '../helpers/deliver.js'
 import { express } from '../helpers/express.js'
-import { AUTH, CREDENTIALS, connectClient, drained, freshQueueName, handOffQueue, ITEM, musement, PATH, waitFor, workerConnection } from '../helpers/handoff.js'
-import { startRedis, type TestRedis } from '../helpers/redis-server.js'
+import { AUTH, CREDENTIALS, drained, freshQueueName, handOffQueue, ITEM, musement, PATH, redisPerSuite, waitFor, workerConnection } from '../helpers/handoff.js'
 
 const OTHER = '22222222-2222-4222-8222-222222222222'
 const KEY = (version: number, item = ITEM) => `musement:${item}:${version}`
@@ -19,30 +17,15 @@ const JOB = (version: number, item = ITEM) => handOffJobId('musement', KEY(versi
 
 describe('handoff/replay (dead letters)', function () {
   this.timeout(30_000)
-  let redis: TestRedis | undefined
-  let client: Redis | undefined
-  const cleanups: Array<() => Promise<unknown>> = []
-
-  before(async () => {
-    redis = await startRedis()
-    client = await connectClient(redis.url)
-  })
-
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-  })
-
-  after(async () => {
-    client?.disconnect()
-    await redis?.stop()
-  })
+  const suite = redisPerSuite()
+  const { cleanups } = suite
 
   /**
    * A queue with the dead letters of `versions` of ITEM (version 30 of OTHER succeeds), a worker whose handler fails
    * for as long as `failing` is true, and a record of its successful calls.
    */
   const withDeadLetters = async (versions: ReadonlyArray<number>) => {
-    if (redis === undefined || client === undefined) throw new Error('redis did not start')
+    const { redis, client } = suite.current()
     const queue: Queue<HandOffJobData> = handOffQueue(freshQueueName('replay'), client)
     cleanups.push(() => queue.obliterate({ force: true }).then(() => queue.close()))
     const store = redisStore({ client, prefix: `${queue.name}:` })

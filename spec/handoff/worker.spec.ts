@@ -1,6 +1,5 @@
 import { expect } from 'chai'
 import { Queue, UnrecoverableError, type Worker } from 'bullmq'
-import type { Redis } from 'ioredis'
 import type { DeliveryStore } from '../../lib/core/delivery.js'
 import { bullmqHandOff } from '../../lib/handoff/bullmq.js'
 import { handOffJobId, type HandOffJobData } from '../../lib/handoff/job.js'
@@ -13,7 +12,6 @@ import { express } from '../helpers/express.js'
 import {
   AUTH,
   CREDENTIALS,
-  connectClient,
   deferred,
   drained,
   finished,
@@ -22,12 +20,12 @@ import {
   ITEM,
   musement,
   PATH,
+  redisPerSuite,
   waitFor,
   workerConnection
 } from '../helpers/handoff.js'
 import { forkWorker, readLedger, type WorkerChild } from '../helpers/handoff-children.js'
 import { mulberry32 } from '../helpers/simulated-partner.js'
-import { startRedis, type TestRedis } from '../helpers/redis-server.js'
 
 // The worker side against a real Redis and BullMQ; the crash cases SIGKILL a worker running in its own process.
 
@@ -41,23 +39,8 @@ interface Call {
 
 describe('handoff/worker (startHandOffWorker)', function () {
   this.timeout(30_000)
-  let redis: TestRedis | undefined
-  let client: Redis | undefined
-  const cleanups: Array<() => Promise<unknown>> = []
-
-  before(async () => {
-    redis = await startRedis()
-    client = await connectClient(redis.url)
-  })
-
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-  })
-
-  after(async () => {
-    client?.disconnect()
-    await redis?.stop()
-  })
+  const suite = redisPerSuite()
+  const { cleanups } = suite
 
   interface Setup {
     readonly queue: Queue<HandOffJobData>
@@ -70,7 +53,7 @@ describe('handoff/worker (startHandOffWorker)', function () {
   }
 
   const setup = (handOff: Parameters<typeof bullmqHandOff>[1] = { attempts: 3, backoff: 20 }, staleVersions: 'skip' | 'deliver' = 'skip'): Setup => {
-    if (redis === undefined || client === undefined) throw new Error('redis did not start')
+    const { redis, client } = suite.current()
     const url = redis.url
     const queue = handOffQueue(freshQueueName('worker'), client)
     cleanups.push(() => queue.obliterate({ force: true }).then(() => queue.close()))
@@ -224,7 +207,7 @@ describe('handoff/worker (startHandOffWorker)', function () {
   })
 
   it('makes a job that does not decode a dead letter at once, without calling the handler', async () => {
-    if (client === undefined) return expect.fail('redis did not start')
+    const { client } = suite.current()
     const { queue, send, calls, start } = setup({ attempts: 5, backoff: 20 })
     await send(22)
     const good = await queue.getJob(JOB(22))
@@ -253,7 +236,7 @@ describe('handoff/worker (startHandOffWorker)', function () {
     })
 
     const fork = async (queue: Queue<HandOffJobData>, mode: 'hang' | 'die-after-complete', ledger: string) => {
-      if (redis === undefined) throw new Error('redis did not start')
+      const { redis } = suite.current()
       const child = await forkWorker({
         redisUrl: redis.url,
         storePrefix: `${queue.name}:`,
@@ -271,7 +254,7 @@ describe('handoff/worker (startHandOffWorker)', function () {
     }
 
     it('mid-handler: the job is taken up by another worker once the lock expires, and handled once', async () => {
-      if (client === undefined) return expect.fail('redis did not start')
+      const { client } = suite.current()
       const redisClient = client
       const { queue, send, calls, start } = setup()
       const ledger = `${queue.name}:ledger`
@@ -287,7 +270,7 @@ describe('handoff/worker (startHandOffWorker)', function () {
     })
 
     it('after its completion was recorded: the job is taken up again but not handled twice', async () => {
-      if (client === undefined) return expect.fail('redis did not start')
+      const { client } = suite.current()
       const redisClient = client
       const { queue, send, calls, outcomes, start } = setup()
       const ledger = `${queue.name}:ledger`

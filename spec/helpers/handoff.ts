@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import type { HandOffJobData } from '../../lib/handoff/job.js'
+import { startRedis, type TestRedis } from './redis-server.js'
 import { basicAuthHeader, musementOrderItemFixture } from '../../lib/testing/index.js'
 
 // Shared by the hand-off specs: connections set up as the README asks, Musement bodies by item and version, and a
@@ -84,4 +85,35 @@ export const deferred = () => {
   let resolve: () => void = () => undefined
   const promise = new Promise<void>((r) => (resolve = r))
   return { promise, resolve }
+}
+
+/** A describe block's own redis-server and client, and its cleanups, run after each test, the newest first. */
+export interface RedisSuite {
+  /** The server and client; fails the test if they did not start. */
+  readonly current: () => { readonly redis: TestRedis; readonly client: Redis }
+  readonly cleanups: Array<() => Promise<unknown>>
+}
+
+/** Registers the mocha hooks of a {@link RedisSuite}: call it at the top of a describe block. */
+export const redisPerSuite = (): RedisSuite => {
+  let started: { readonly redis: TestRedis; readonly client: Redis } | undefined
+  const cleanups: Array<() => Promise<unknown>> = []
+  before(async () => {
+    const redis = await startRedis()
+    started = { redis, client: await connectClient(redis.url) }
+  })
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  })
+  after(async () => {
+    started?.client.disconnect()
+    await started?.redis.stop()
+  })
+  return {
+    current: () => {
+      if (started === undefined) throw new Error('redis did not start')
+      return started
+    },
+    cleanups
+  }
 }
