@@ -5,10 +5,18 @@ import { createHmac, hash, timingSafeEqual } from 'node:crypto'
 // secret of a rotation matched.
 
 /**
- * A fixed-length stand-in for a secret, so comparing two never leaks a length: its SHA-256 as a string of 32 one-byte (latin1)
- * chars. One call, with no Hash object and no Buffer made (a quarter of the time of `createHash` here).
+ * A string's SHA-256 as a string of 32 one-byte (latin1) chars, from one call, with no Hash object and no Buffer made
+ * (a quarter of the time of `createHash` here). It stands in for a secret, so comparing two never leaks a length, and
+ * for a remembered delivery key (the memory store's digest tables).
+ *
+ * The bytes hashed are one-to-one with the strings. UTF-8 is, except that every lone surrogate becomes U+FFFD, so a
+ * string with any surrogate is hashed as bytes FF FF followed by its UTF-16 code units, which are one-to-one. No UTF-8
+ * text holds a byte FF, so the two kinds of input never meet.
  */
-export const digest = (value: string): string => hash('sha256', value, 'binary')
+export const digest = (s: string): string =>
+  SURROGATE.test(s) ? hash('sha256', Buffer.from(`\uffff${s}`, 'utf16le'), 'binary') : hash('sha256', s, 'binary')
+
+const SURROGATE = /[\ud800-\udfff]/
 
 // Two digests compared char by char, every char, without an early exit. Only digests are ever compared, so even a
 // timing difference would tell how much of a SHA-256 matched, which says nothing about the secret.

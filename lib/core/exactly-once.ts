@@ -109,4 +109,5 @@ export const complete = (store: DeliveryStore<unknown>, held: HeldClaim, wait = 
   })
 
 /** Gives the claim back, so the partner's retry can claim again. Never throws: a lease not released expires by itself. */
-export const release = (store: DeliveryStore<unknown>, held: HeldClaim): Later<unknown> => attempt(() => store.release(held.delivery, held.token))
+export const release = (store: DeliveryStore<unknown>, held: Pick<HeldClaim, 'delivery' | 'token'>): Later<unknown> =>
+  attempt(() => store.release(held.delivery, held.token))

@@ -1,5 +1,5 @@
 import type { Claim, DeliveryKey, DeliveryStore } from './delivery.js'
-import type { StaleVersions } from './exactly-once.js'
+import { release, type StaleVersions } from './exactly-once.js'
 import { queueUnavailable, storeUnavailable, type Problem } from './problem.js'
 
 /**
@@ -76,7 +76,7 @@ export const handOffDelivery = async (
   // The claim was only a question: done keys stay done and the high-water mark only rises, so the answer holds after
   // the release. Released before the job exists, so a worker that takes the job at once does not find the scope busy.
   // A release that fails is harmless: the short lease expires by itself.
-  const released = Promise.resolve().then(() => store.release(d, claim.token)).catch(() => undefined)
+  const released = release(store, { delivery: d, token: claim.token })
   const stale = d.version !== undefined && claim.highWater !== undefined && d.version < claim.highWater
   const step = stale && staleVersions === 'skip' ? STALE : await enqueue(handOff, job)
   await released

@@ -1,24 +1,15 @@
-import { hash } from 'node:crypto'
+import { digest } from '../core/compare.js'
 
-/**
- * A string's SHA-256 as a 32-char string of one char per byte (Node's 'binary', i.e. latin1); a {@link DigestTable}
- * keeps its first 16 bytes.
- *
- * Why a 128-bit digest may stand in for the string itself: the table answers "remembered" for a string it never saw
- * only if that string's digest equals a remembered one's. SHA-256 cut to 128 bits behaves like a random function, so
- * with n strings remembered each lookup of a new one matches by chance with probability n / 2^128: at a million
- * remembered, 3e-33; over 10^15 lookups (a million a second for 30 years), 3e-18. Matching one on purpose is a
- * second preimage of SHA-256, about 2^128 hashes. Keeping digests in typed arrays instead of the strings in Maps took
- * a remembered Musement delivery from 256 bytes to 71 (see DEFAULT_MAX_ENTRIES).
- *
- * The bytes hashed must be one-to-one with the strings. UTF-8 is, except that every lone surrogate becomes U+FFFD, so
- * a string with any surrogate is hashed as bytes FF FF followed by its UTF-16 code units, which are one-to-one. No
- * UTF-8 text holds a byte FF, so the two kinds of input never meet.
- */
-export const digest = (s: string): string =>
-  SURROGATE.test(s) ? hash('sha256', Buffer.from(`\uffff${s}`, 'utf16le'), 'binary') : hash('sha256', s, 'binary')
+export { digest }
 
-const SURROGATE = /[\ud800-\udfff]/
+// A {@link DigestTable} keeps the first 16 bytes of a string's `digest` (its SHA-256, from core/compare.ts).
+//
+// Why a 128-bit digest may stand in for the string itself: the table answers "remembered" for a string it never saw
+// only if that string's digest equals a remembered one's. SHA-256 cut to 128 bits behaves like a random function, so
+// with n strings remembered each lookup of a new one matches by chance with probability n / 2^128: at a million
+// remembered, 3e-33; over 10^15 lookups (a million a second for 30 years), 3e-18. Matching one on purpose is a
+// second preimage of SHA-256, about 2^128 hashes. Keeping digests in typed arrays instead of the strings in Maps took
+// a remembered Musement delivery from 256 bytes to 71 (see DEFAULT_MAX_ENTRIES).
 
 const word = (d: string, i: number): number =>
   d.charCodeAt(i) | (d.charCodeAt(i + 1) << 8) | (d.charCodeAt(i + 2) << 16) | (d.charCodeAt(i + 3) << 24)
